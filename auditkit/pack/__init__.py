@@ -1,0 +1,1 @@
+"""The evidence pack: signing keys, PDF signature, signed manifest, archive, verify."""
