@@ -102,9 +102,11 @@ class CatalogError(UserError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         head = problems[0] if problems else "invalid catalog"
-        more = f" (and {len(problems) - 1} more problem(s); run 'auditkit controls lint')" if len(
-            problems
-        ) > 1 else ""
+        more = (
+            f" (and {len(problems) - 1} more problem(s); run 'auditkit controls lint')"
+            if len(problems) > 1
+            else ""
+        )
         super().__init__(head + more)
 
 

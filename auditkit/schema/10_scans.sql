@@ -1,0 +1,90 @@
+-- Family "scans": vulnerability, configuration and secret scan results, SBOM inventories.
+CREATE TABLE IF NOT EXISTS scans (
+    scan_id         VARCHAR PRIMARY KEY,  -- source_sha256 || locator of the scanned target
+    source_sha256   VARCHAR NOT NULL,
+    locator         VARCHAR NOT NULL,
+    scanner         VARCHAR NOT NULL,     -- trivy | grype | kube-bench | kubescape | <SARIF driver> | <SBOM tool>
+    scanner_version VARCHAR,
+    scan_kind       VARCHAR NOT NULL,     -- image | filesystem | repository | k8s-resource | sbom | cis-benchmark | other
+    scanned_at      TIMESTAMP,            -- when the scan ran; NULL when the report does not say
+    db_built_at     TIMESTAMP,            -- vulnerability DB build time when reported
+    artifact_name   VARCHAR,              -- what was scanned, as the scanner names it
+    image_repo      VARCHAR,              -- registry/repository (no tag, no digest)
+    image_tag       VARCHAR,
+    image_digest    VARCHAR,              -- registry manifest digest sha256:...
+    image_id        VARCHAR,              -- image config digest sha256:...
+    os_family       VARCHAR,
+    os_name         VARCHAR,
+    os_eosl         BOOLEAN,              -- the OS release is end of support
+    k8s_namespace   VARCHAR,              -- for Kubernetes resource scans
+    k8s_kind        VARCHAR,
+    k8s_name        VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS vulnerabilities (
+    source_sha256     VARCHAR NOT NULL,
+    locator           VARCHAR NOT NULL,
+    scan_id           VARCHAR NOT NULL,
+    vuln_id           VARCHAR,            -- CVE-..., GHSA-..., distro advisory id; NULL when the report omits it
+    aliases           VARCHAR[],          -- related ids (e.g. the CVE behind a GHSA)
+    target            VARCHAR,            -- Trivy Target / SARIF location / artifact path
+    pkg_name          VARCHAR,
+    pkg_type          VARCHAR,            -- os package manager or language ecosystem
+    pkg_path          VARCHAR,
+    purl              VARCHAR,
+    installed_version VARCHAR,
+    fixed_version     VARCHAR,            -- as reported (may be a comma-separated list)
+    fix_state         VARCHAR NOT NULL,   -- fixed | not_fixed | wont_fix | unknown
+    status_raw        VARCHAR,            -- the scanner's own status value
+    severity          VARCHAR NOT NULL,   -- critical | high | medium | low | info | unknown
+    severity_raw      VARCHAR,
+    cvss_score        DOUBLE,
+    cvss_vector       VARCHAR,
+    published_at      TIMESTAMP,
+    suppressed        BOOLEAN NOT NULL,   -- accepted/waived in the report (VEX, ignore file, SARIF suppression)
+    title             VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS config_findings (
+    source_sha256 VARCHAR NOT NULL,
+    locator       VARCHAR NOT NULL,
+    scan_id       VARCHAR NOT NULL,
+    rule_id       VARCHAR NOT NULL,       -- AVD-KSV-0017, CIS 1.2.3, C-0057, SARIF ruleId
+    title         VARCHAR,
+    status        VARCHAR NOT NULL,       -- fail | pass | warn | info | exception
+    severity      VARCHAR NOT NULL,       -- critical | high | medium | low | info | unknown
+    severity_raw  VARCHAR,
+    target        VARCHAR,                -- file or component checked
+    k8s_namespace VARCHAR,
+    k8s_kind      VARCHAR,
+    k8s_name      VARCHAR,
+    message       VARCHAR,
+    remediation   VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS secret_findings (
+    source_sha256 VARCHAR NOT NULL,
+    locator       VARCHAR NOT NULL,
+    scan_id       VARCHAR NOT NULL,
+    rule_id       VARCHAR NOT NULL,
+    category      VARCHAR,
+    title         VARCHAR,
+    severity      VARCHAR NOT NULL,
+    severity_raw  VARCHAR,
+    target        VARCHAR,                -- file in which the secret was found
+    start_line    INTEGER,
+    layer_digest  VARCHAR,
+    masked_match  VARCHAR                 -- the scanner's redacted match; never the secret
+);
+
+CREATE TABLE IF NOT EXISTS sbom_packages (
+    source_sha256 VARCHAR NOT NULL,
+    locator       VARCHAR NOT NULL,
+    scan_id       VARCHAR NOT NULL,
+    name          VARCHAR NOT NULL,
+    version       VARCHAR,
+    pkg_type      VARCHAR,
+    purl          VARCHAR,
+    supplier      VARCHAR,
+    license       VARCHAR
+);

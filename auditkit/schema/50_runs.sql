@@ -1,0 +1,79 @@
+-- Evaluation runs and their results. Written only by the engine.
+CREATE SEQUENCE IF NOT EXISTS run_id_seq START 1;
+
+CREATE TABLE IF NOT EXISTS runs (
+    run_id            INTEGER PRIMARY KEY,
+    created_at        TIMESTAMP NOT NULL,  -- claimed wall-clock time of the evaluation
+    as_of             DATE NOT NULL,
+    period_start      DATE NOT NULL,
+    period_end        DATE NOT NULL,
+    framework_id      VARCHAR NOT NULL,
+    framework_version VARCHAR NOT NULL,
+    catalog_digest    VARCHAR NOT NULL,
+    config_digest     VARCHAR NOT NULL,
+    tool_version      VARCHAR NOT NULL,
+    organisation      VARCHAR NOT NULL,
+    entity_type       VARCHAR NOT NULL,
+    scope             JSON NOT NULL,
+    inputs            JSON NOT NULL,       -- [{sha256, path, format, records}]
+    registers         JSON NOT NULL,       -- digests of exceptions, attestations, approved flows
+    label             VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS run_checks (
+    run_id         INTEGER NOT NULL,
+    check_id       VARCHAR NOT NULL,
+    title          VARCHAR NOT NULL,
+    severity       VARCHAR NOT NULL,
+    state          VARCHAR NOT NULL,       -- evaluated | not_tested
+    reason         VARCHAR,                -- why not tested / summary
+    population     INTEGER NOT NULL,
+    passed         INTEGER NOT NULL,
+    failed         INTEGER NOT NULL,
+    excepted       INTEGER NOT NULL,
+    not_applicable INTEGER NOT NULL,
+    params         JSON NOT NULL,          -- {name: {value, provenance}}
+    query_sha256   VARCHAR NOT NULL,
+    PRIMARY KEY (run_id, check_id)
+);
+
+CREATE TABLE IF NOT EXISTS run_results (
+    run_id        INTEGER NOT NULL,
+    check_id      VARCHAR NOT NULL,
+    resource      VARCHAR NOT NULL,
+    status        VARCHAR NOT NULL,        -- pass | fail | excepted | not_applicable
+    reason        VARCHAR NOT NULL,
+    severity      VARCHAR NOT NULL,
+    fingerprint   VARCHAR NOT NULL,        -- stable across runs: sha256(check_id, resource)
+    source_sha256 VARCHAR,
+    locator       VARCHAR,
+    evidence      JSON,
+    exception_id  VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS run_requirements (
+    run_id               INTEGER NOT NULL,
+    requirement          VARCHAR NOT NULL,
+    title                VARCHAR NOT NULL,
+    result               VARCHAR NOT NULL, -- In Place | Not in Place | Not Applicable | Not Tested
+    compensating_control BOOLEAN NOT NULL,
+    customized_approach  BOOLEAN NOT NULL,
+    basis                VARCHAR NOT NULL, -- one line: why this result
+    checks               VARCHAR[] NOT NULL,
+    sort_key             INTEGER NOT NULL,
+    PRIMARY KEY (run_id, requirement)
+);
+
+CREATE TABLE IF NOT EXISTS run_exceptions (
+    run_id        INTEGER NOT NULL,
+    exception_id  VARCHAR NOT NULL,
+    check_id      VARCHAR NOT NULL,
+    state         VARCHAR NOT NULL,        -- applied | expired | unmatched
+    matched       INTEGER NOT NULL,
+    detail        JSON NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS run_attestations (
+    run_id        INTEGER NOT NULL,
+    attestation   JSON NOT NULL
+);

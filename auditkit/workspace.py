@@ -1,0 +1,370 @@
+"""The workspace: ``auditkit.toml``, its folder layout and its lock.
+
+A workspace is a folder holding ``auditkit.toml`` (organisation, assessment
+period, declared CDE scope, paths to registers), the DuckDB store and the
+signing keys. Commands find it as git finds ``.git``: the nearest folder at or
+above the current one that holds ``auditkit.toml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import ipaddress
+import os
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from auditkit.errors import ConfigError, WorkspaceBusyError, WorkspaceError
+
+CONFIG_NAME = "auditkit.toml"
+DB_NAME = "auditkit.duckdb"
+STATE_DIR = ".auditkit"
+ENTITY_TYPES = ("merchant", "service_provider")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The declared cardholder data environment (CDE) and its neighbours."""
+
+    namespaces: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    cidrs: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+    connected_namespaces: tuple[str, ...] = ()
+    connected_cidrs: tuple[str, ...] = ()
+    internal_cidrs: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+
+    def as_dict(self) -> dict[str, list[str]]:
+        """Plain lists, for JSON and the report."""
+        return {k: list(v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """A requirement the entity declares not applicable, with its justification."""
+
+    requirement: str
+    justification: str
+
+
+@dataclass(frozen=True)
+class CustomizedApproach:
+    """A requirement met through the customized approach (a method flag on the result)."""
+
+    requirement: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class WorkspaceConfig:
+    """The validated content of ``auditkit.toml``."""
+
+    organisation: str
+    entity_type: str
+    period_start: dt.date
+    period_end: dt.date
+    scope: Scope
+    exceptions_path: Path | None = None
+    attestations_path: Path | None = None
+    approved_flows_path: Path | None = None
+    controls_dirs: tuple[Path, ...] = ()
+    framework: str = "pci-dss-v4.0.1"
+    not_applicable: tuple[NotApplicable, ...] = ()
+    customized_approach: tuple[CustomizedApproach, ...] = ()
+    memory_limit: str = "2GB"
+    threads: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def digest(self) -> str:
+        """sha256 of the canonical configuration (recorded with every run)."""
+        return hashlib.sha256(tomli_w.dumps(self.raw).encode()).hexdigest()
+
+
+class Workspace:
+    """A workspace folder and the paths inside it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.config_path = self.root / CONFIG_NAME
+        self.db_path = self.root / DB_NAME
+        self.state_dir = self.root / STATE_DIR
+        self.keys_dir = self.state_dir / "keys"
+        self.tmp_dir = self.state_dir / "tmp"
+        self.lock_path = self.state_dir / "lock"
+        self._config: WorkspaceConfig | None = None
+
+    @property
+    def config(self) -> WorkspaceConfig:
+        """The parsed ``auditkit.toml`` (loaded once)."""
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @contextmanager
+    def lock(self, *, exclusive: bool = True) -> Iterator[None]:
+        """Hold the workspace lock: exclusive for writers, shared for readers.
+
+        A second writer (or a reader while a writer works) gets
+        ``WorkspaceBusyError`` naming the holder's PID.
+        """
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+            try:
+                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise WorkspaceBusyError(self.root, _read_pid(self.lock_path)) from None
+            if exclusive:
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
+            yield
+        finally:
+            os.close(fd)
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+        return int(text) if text else None
+    except (OSError, ValueError):
+        return None
+
+
+def find_workspace(start: Path | None = None, explicit: Path | None = None) -> Workspace:
+    """Return the workspace named explicitly, or the nearest one at or above ``start``."""
+    if explicit is not None:
+        if not (explicit / CONFIG_NAME).is_file():
+            raise WorkspaceError(
+                f"no {CONFIG_NAME} here; create one with 'auditkit init {explicit}'",
+                path=explicit,
+            )
+        return Workspace(explicit)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return Workspace(folder)
+    raise WorkspaceError(
+        f"no {CONFIG_NAME} in this folder or any parent; run 'auditkit init DIR' "
+        "or pass --workspace DIR",
+        path=here,
+    )
+
+
+def default_config(
+    organisation: str,
+    entity_type: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    scope: Scope | None = None,
+) -> dict[str, Any]:
+    """The document ``auditkit init`` writes, as a TOML-ready dict."""
+    scope = scope or Scope()
+    return {
+        "organisation": {"name": organisation, "entity_type": entity_type},
+        "period": {"start": period_start, "end": period_end},
+        "scope": scope.as_dict(),
+        "paths": {
+            "exceptions": "exceptions.yaml",
+            "attestations": "attestations",
+            "approved_flows": "approved-flows.yaml",
+            "controls": [],
+        },
+    }
+
+
+def init_workspace(
+    root: Path,
+    *,
+    organisation: str,
+    entity_type: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    scope: Scope | None = None,
+    force: bool = False,
+) -> Workspace:
+    """Create ``root/auditkit.toml`` and the empty store."""
+    from auditkit.store import create_store
+
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = root / CONFIG_NAME
+    if config_path.exists() and not force:
+        raise WorkspaceError(f"{CONFIG_NAME} already exists (use --force to overwrite)", path=root)
+    doc = default_config(organisation, entity_type, period_start, period_end, scope)
+    text = (
+        "# auditkit workspace configuration; see docs/workspace.md for every key.\n"
+        + tomli_w.dumps(doc)
+    )
+    tmp = config_path.with_suffix(".toml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, config_path)
+    load_config(config_path)  # validate what we wrote
+    ws = Workspace(root)
+    with ws.lock():
+        create_store(ws)
+    return ws
+
+
+# -- parsing and validation -------------------------------------------------
+
+_TOP_KEYS = {
+    "organisation",
+    "period",
+    "scope",
+    "paths",
+    "store",
+    "framework",
+    "not_applicable",
+    "customized_approach",
+    "params",
+}
+_SCOPE_KEYS = set(Scope.__dataclass_fields__)
+
+
+def load_config(path: Path) -> WorkspaceConfig:
+    """Parse and validate ``auditkit.toml``; every problem is a one-line ConfigError."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason})", path=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", path=path) from None
+    base = path.parent
+
+    def err(where: str, msg: str) -> ConfigError:
+        return ConfigError(msg, path=path, location=where)
+
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise err(sorted(unknown)[0], f"unknown section {sorted(unknown)[0]!r}")
+    org = _table(raw, "organisation", err)
+    name = org.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise err("organisation.name", "organisation.name must be a non-empty string")
+    entity_type = org.get("entity_type")
+    if entity_type not in ENTITY_TYPES:
+        raise err(
+            "organisation.entity_type", f"entity_type must be one of {', '.join(ENTITY_TYPES)}"
+        )
+    period = _table(raw, "period", err)
+    start = _date(period.get("start"), "period.start", err)
+    end = _date(period.get("end"), "period.end", err)
+    if end < start:
+        raise err("period.end", "period.end is before period.start")
+
+    scope_raw = raw.get("scope", {})
+    if not isinstance(scope_raw, dict):
+        raise err("scope", "scope must be a table")
+    bad = set(scope_raw) - _SCOPE_KEYS
+    if bad:
+        raise err(f"scope.{sorted(bad)[0]}", f"unknown scope key {sorted(bad)[0]!r}")
+    scope_values: dict[str, tuple[str, ...]] = {}
+    for key in _SCOPE_KEYS:
+        if key not in scope_raw:
+            continue
+        items = scope_raw[key]
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise err(f"scope.{key}", f"scope.{key} must be a list of strings")
+        if key.endswith("cidrs"):
+            for item in items:
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise err(f"scope.{key}", f"not a CIDR: {item!r}") from None
+        if key == "labels":
+            for item in items:
+                if "=" not in item:
+                    raise err("scope.labels", f"label selector must be key=value: {item!r}")
+        scope_values[key] = tuple(items)
+    scope = Scope(**scope_values)
+
+    paths = raw.get("paths", {})
+    if not isinstance(paths, dict):
+        raise err("paths", "paths must be a table")
+
+    def opt_path(key: str) -> Path | None:
+        value = paths.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise err(f"paths.{key}", f"paths.{key} must be a string")
+        return (base / value).resolve()
+
+    controls = paths.get("controls", [])
+    if isinstance(controls, str):
+        controls = [controls]
+    if not isinstance(controls, list) or not all(isinstance(c, str) for c in controls):
+        raise err("paths.controls", "paths.controls must be a list of folders")
+
+    store = raw.get("store", {})
+    memory_limit = store.get("memory_limit", "2GB") if isinstance(store, dict) else "2GB"
+    threads = store.get("threads") if isinstance(store, dict) else None
+
+    na = tuple(
+        NotApplicable(str(item.get("requirement", "")), str(item.get("justification", "")))
+        for item in _list_of_tables(raw, "not_applicable", err)
+    )
+    for i, item in enumerate(na):
+        if not item.requirement or not item.justification.strip():
+            raise err(f"not_applicable[{i}]", "needs a requirement and a justification")
+    ca = tuple(
+        CustomizedApproach(str(item.get("requirement", "")), str(item.get("reference", "")))
+        for item in _list_of_tables(raw, "customized_approach", err)
+    )
+    framework = raw.get("framework", "pci-dss-v4.0.1")
+    if not isinstance(framework, str):
+        raise err("framework", "framework must be a string id")
+    return WorkspaceConfig(
+        organisation=name.strip(),
+        entity_type=entity_type,
+        period_start=start,
+        period_end=end,
+        scope=scope,
+        exceptions_path=opt_path("exceptions"),
+        attestations_path=opt_path("attestations"),
+        approved_flows_path=opt_path("approved_flows"),
+        controls_dirs=tuple((base / c).resolve() for c in controls),
+        framework=framework,
+        not_applicable=na,
+        customized_approach=ca,
+        memory_limit=str(memory_limit),
+        threads=int(threads) if isinstance(threads, int) else None,
+        raw=raw,
+    )
+
+
+def _table(raw: dict[str, Any], key: str, err: Any) -> dict[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise err(key, f"missing [{key}] table")
+    return value
+
+
+def _list_of_tables(raw: dict[str, Any], key: str, err: Any) -> list[dict[str, Any]]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise err(key, f"{key} must be an array of tables ([[{key}]])")
+    return value
+
+
+def _date(value: object, where: str, err: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise err(where, f"{where} must be a date like 2026-07-01")
