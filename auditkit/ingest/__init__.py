@@ -1,0 +1,233 @@
+"""Ingest: detect each file's format from its content and store it whole or not at all.
+
+Each file is loaded in one DuckDB transaction together with its ``sources``
+row, so a crash (even ``kill -9``) leaves the file entirely absent. Re-ingesting
+the same bytes is reported as already present and changes nothing. A file with
+malformed records is rejected (nothing stored) unless ``skip_bad_records`` is
+set, in which case the good records are stored and every bad one goes to the
+``quarantine`` table with its locator and reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from auditkit.errors import AuditkitError, InputError, MalformedRecordsError, UserError
+from auditkit.ingest import k8s_audit, k8s_objects, trivy, users_csv, vpc_flow
+from auditkit.ingest.base import Format, LoadContext, SourceFile
+from auditkit.ingest.detect import choose_format, sniff
+from auditkit.ingest.jsonlines import drop_staging
+
+FORMATS: list[Format] = [
+    *trivy.FORMATS,
+    *k8s_audit.FORMATS,
+    *vpc_flow.FORMATS,
+    *users_csv.FORMATS,
+    *k8s_objects.FORMATS,
+]
+
+
+def format_names() -> list[str]:
+    """Names accepted by ``--format``."""
+    return sorted(f.name for f in FORMATS)
+
+
+def get_format(name: str) -> Format:
+    """Look a format up by name."""
+    for fmt in FORMATS:
+        if fmt.name == name:
+            return fmt
+    raise UserError(f"unknown format {name!r}; supported formats: {', '.join(format_names())}")
+
+
+@dataclass
+class IngestOptions:
+    """How to ingest."""
+
+    format: str | None = None
+    skip_bad_records: bool = False
+    vpc_fields: str | None = None  # preset (v2..v5) or the flow log's LogFormat fields
+    observed_at: dt.datetime | None = None  # the moment a snapshot export describes
+
+    def loader_options(self) -> dict[str, Any]:
+        """Format-specific options handed to loaders."""
+        return {"vpc_fields": self.vpc_fields}
+
+
+@dataclass
+class IngestResult:
+    """The outcome for one file."""
+
+    path: str
+    sha256: str | None = None
+    format: str | None = None
+    family: str | None = None
+    status: str = "stored"  # stored | already present | rejected
+    stored: int = 0
+    skipped: int = 0
+    time_min: dt.datetime | None = None
+    time_max: dt.datetime | None = None
+    error: str | None = None
+    skipped_detail: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "format": self.format,
+            "family": self.family,
+            "status": self.status,
+            "records_stored": self.stored,
+            "records_skipped": self.skipped,
+            "time_min": self.time_min.isoformat() + "Z" if self.time_min else None,
+            "time_max": self.time_max.isoformat() + "Z" if self.time_max else None,
+            "error": self.error,
+        }
+
+
+def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """Files named directly, plus every regular file below named directories (sorted)."""
+    out: list[tuple[Path, str]] = []
+    for path in paths:
+        if path.is_dir():
+            for root, dirs, files in os.walk(path, followlinks=False):
+                dirs.sort()
+                for name in sorted(files):
+                    full = Path(root) / name
+                    if full.is_file():
+                        out.append((full, str(full)))
+        elif path.exists():
+            out.append((path, str(path)))
+        else:
+            raise InputError("no such file or directory", path=path)
+    return out
+
+
+def ingest_file(
+    con: duckdb.DuckDBPyConnection, path: Path, options: IngestOptions, display: str | None = None
+) -> IngestResult:
+    """Ingest one file atomically. Raises UserError subclasses for bad input."""
+    source = SourceFile.open(path, display)
+    result = IngestResult(path=source.display, sha256=source.sha256)
+    if con.execute("SELECT 1 FROM sources WHERE source_sha256 = ?", [source.sha256]).fetchone():
+        row = con.execute(
+            "SELECT format, family, records_stored, records_skipped, time_min, time_max "
+            "FROM sources WHERE source_sha256 = ?",
+            [source.sha256],
+        ).fetchone()
+        assert row is not None
+        result.status = "already present"
+        result.format, result.family = row[0], row[1]
+        result.stored, result.skipped, result.time_min, result.time_max = (
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+        )
+        return result
+    info = sniff(source)
+    if options.format:
+        fmt = get_format(options.format)
+        if info.shape not in fmt.shapes:
+            raise InputError(
+                f"content is {info.shape}, which format {fmt.name} cannot read", path=source.display
+            )
+    else:
+        fmt = choose_format(source, info, FORMATS)
+    result.format, result.family = fmt.name, fmt.family
+    ctx = LoadContext(con=con, source=source, sniff=info, options=options.loader_options())
+    try:
+        if fmt.prepare is not None:
+            fmt.prepare(ctx)
+        con.execute("BEGIN TRANSACTION")
+    except BaseException:
+        drop_staging(con)
+        raise
+    try:
+        stats = fmt.load(ctx)
+        if ctx.bad_count and not options.skip_bad_records:
+            raise MalformedRecordsError(
+                source.display, [(b.locator, b.reason) for b in ctx.bad[:10]], ctx.bad_count
+            )
+        quarantined = ctx.bad + ctx.non_records
+        if quarantined:
+            ctx.insert_rows(
+                "quarantine",
+                [
+                    {
+                        "source_sha256": source.sha256,
+                        "locator": b.locator,
+                        "reason": b.reason,
+                        "excerpt": b.excerpt,
+                    }
+                    for b in quarantined
+                ],
+            )
+        skipped = ctx.bad_count + len(ctx.non_records)
+        con.execute(
+            "INSERT INTO sources (source_sha256, path, size_bytes, format, family, parser_version, "
+            "compressed, ingested_at, records_stored, records_skipped, time_min, time_max, "
+            "observed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                source.sha256,
+                source.display,
+                source.size,
+                fmt.name,
+                fmt.family,
+                fmt.parser_version,
+                source.compressed,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                stats.stored,
+                skipped,
+                stats.time_min,
+                stats.time_max,
+                options.observed_at,
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        drop_staging(con)
+    result.stored, result.skipped = stats.stored, skipped
+    result.time_min, result.time_max = stats.time_min, stats.time_max
+    result.skipped_detail = [(b.locator, b.reason) for b in quarantined[:20]]
+    return result
+
+
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[Path],
+    options: IngestOptions | None = None,
+    *,
+    on_file: Callable[[IngestResult], None] | None = None,
+) -> list[IngestResult]:
+    """Ingest every file (directories are walked). A bad file is reported and skipped
+    over; the others are still ingested. Check ``status == "rejected"`` on results."""
+    options = options or IngestOptions()
+    results: list[IngestResult] = []
+    for path, display in expand_paths(paths):
+        try:
+            result = ingest_file(con, path, options, display)
+        except AuditkitError as exc:
+            if not isinstance(exc, UserError):
+                raise
+            result = IngestResult(path=display, status="rejected", error=exc.one_line())
+        except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+            first = str(exc).splitlines()[0]
+            result = IngestResult(
+                path=display, status="rejected", error=f"{display}: cannot be read: {first}"
+            )
+        results.append(result)
+        if on_file:
+            on_file(result)
+    return results

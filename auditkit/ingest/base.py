@@ -1,0 +1,308 @@
+"""Building blocks shared by every format parser.
+
+A parser is a :class:`Format`: a name, a family, a content test
+(``matches``) and a loader that writes rows into the normalized tables inside
+the transaction the ingest driver opened. Loaders record malformed records in
+``ctx.bad`` instead of raising, so the driver can reject the whole file (the
+default) or store the good records and quarantine the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import io
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from auditkit.errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+HEAD_BYTES = 64 * 1024
+MAX_DOCUMENT_BYTES = 512 * 1024 * 1024  # whole-document JSON/YAML parsed in memory
+MAX_BAD_KEPT = 10_000  # quarantine rows kept per file (the count is always exact)
+
+
+@dataclass
+class SourceFile:
+    """One input file: its identity and how to read its (decompressed) bytes."""
+
+    path: Path
+    display: str
+    sha256: str
+    size: int
+    compressed: bool
+
+    @classmethod
+    def open(cls, path: Path, display: str | None = None) -> SourceFile:
+        """Hash the file (streaming) and note whether it is gzip-compressed."""
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with path.open("rb") as fh:
+                magic = fh.read(2)
+                digest.update(magic)
+                size += len(magic)
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except OSError as exc:
+            raise InputError(f"cannot read file: {exc.strerror}", path=display or path) from None
+        return cls(path, display or str(path), digest.hexdigest(), size, magic == GZIP_MAGIC)
+
+    def open_binary(self) -> io.BufferedIOBase:
+        """The decompressed byte stream."""
+        if self.compressed:
+            return gzip.open(self.path, "rb")
+        return self.path.open("rb")
+
+    def read_head(self, limit: int = HEAD_BYTES) -> bytes:
+        """Up to ``limit`` decompressed bytes from the start."""
+        try:
+            with self.open_binary() as fh:
+                return fh.read(limit)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"corrupt or truncated gzip data: {exc}", path=self.display) from None
+
+    def read_text(self, limit: int = MAX_DOCUMENT_BYTES) -> str:
+        """The whole decompressed file as UTF-8 text (BOM removed)."""
+        try:
+            with self.open_binary() as fh:
+                data = fh.read(limit + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"corrupt or truncated gzip data: {exc}", path=self.display) from None
+        if len(data) > limit:
+            raise InputError(
+                f"document larger than {limit // (1024 * 1024)} MiB; split it or use JSON lines",
+                path=self.display,
+            )
+        return decode_utf8(data, self.display)
+
+    @property
+    def duckdb_compression(self) -> str:
+        """The value for DuckDB's ``compression`` reader option."""
+        return "gzip" if self.compressed else "none"
+
+
+def decode_utf8(data: bytes, source: str, *, partial: bool = False) -> str:
+    """Decode UTF-8 (BOM stripped); a bad byte is an InputError with its line number."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if partial and exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
+            return data[: exc.start].decode("utf-8")
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})", path=source, location=f"line:{line}"
+        ) from None
+
+
+@dataclass
+class Sniff:
+    """What detection learned about a file, handed to the chosen parser."""
+
+    head: str  # decoded head text, BOM removed
+    shape: str  # json-document | json-lines | text
+    document: Any = None  # the parsed whole document (json-document)
+    first_record: Any = None  # the first JSON line (json-lines)
+    first_line: str = ""  # first non-blank line (text)
+
+
+@dataclass
+class LoadStats:
+    """What a loader stored."""
+
+    stored: int = 0
+    time_min: dt.datetime | None = None
+    time_max: dt.datetime | None = None
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+
+    def widen(self, moment: dt.datetime | None) -> None:
+        """Extend the covered time range by one instant."""
+        if moment is None:
+            return
+        if self.time_min is None or moment < self.time_min:
+            self.time_min = moment
+        if self.time_max is None or moment > self.time_max:
+            self.time_max = moment
+
+
+@dataclass
+class BadRecord:
+    """A record that could not be stored, with where and why."""
+
+    locator: str
+    reason: str
+    excerpt: str = ""
+
+
+@dataclass
+class LoadContext:
+    """Everything a loader needs: the connection (inside a transaction), the file, the sniff."""
+
+    con: duckdb.DuckDBPyConnection
+    source: SourceFile
+    sniff: Sniff
+    options: dict[str, Any] = field(default_factory=dict)
+    bad: list[BadRecord] = field(default_factory=list)
+    bad_count: int = 0
+    non_records: list[BadRecord] = field(default_factory=list)
+
+    def reject(self, locator: str, reason: str, excerpt: str = "") -> None:
+        """Record a malformed record (kept for the error message or the quarantine)."""
+        self.bad_count += 1
+        if len(self.bad) < MAX_BAD_KEPT:
+            self.bad.append(BadRecord(locator, reason, excerpt[:200]))
+
+    def skip_non_record(self, locator: str, reason: str, excerpt: str = "") -> None:
+        """Record a line that is not a record at all (e.g. a log banner); always counted."""
+        self.non_records.append(BadRecord(locator, reason, excerpt[:200]))
+
+    def insert_rows(self, table: str, rows: list[dict[str, Any]]) -> int:
+        """Insert Python rows by column name (through Arrow); returns the count."""
+        if not rows:
+            return 0
+        columns = sorted({key for row in rows for key in row})
+        data = {col: [row.get(col) for row in rows] for col in columns}
+        arrow = pa.table({col: _to_arrow(values) for col, values in data.items()})
+        self.con.register("_auditkit_rows", arrow)
+        try:
+            cols = ", ".join(f'"{c}"' for c in columns)
+            self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _auditkit_rows")
+        finally:
+            self.con.unregister("_auditkit_rows")
+        return len(rows)
+
+
+def _to_arrow(values: list[Any]) -> pa.Array:
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, list):
+        return pa.array(
+            [None if v is None else [None if x is None else str(x) for x in v] for v in values],
+            type=pa.list_(pa.string()),
+        )
+    if isinstance(sample, bool):
+        return pa.array(values, type=pa.bool_())
+    if isinstance(sample, int):
+        return pa.array(values, type=pa.int64())
+    if isinstance(sample, float):
+        return pa.array([None if v is None else float(v) for v in values], type=pa.float64())
+    if isinstance(sample, dt.datetime):
+        return pa.array(values, type=pa.timestamp("us"))
+    if isinstance(sample, dt.date):
+        return pa.array(values, type=pa.date32())
+    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+
+@dataclass(frozen=True)
+class Format:
+    """A supported input format."""
+
+    name: str
+    family: str  # scans | runtime | flows | access
+    description: str
+    parser_version: str
+    matches: Callable[[Sniff], bool]
+    load: Callable[[LoadContext], LoadStats]
+    shapes: tuple[str, ...] = ("json-document",)
+    # Runs before the file's transaction opens: staging into TEMP tables there
+    # keeps insertion-order rowids 0-based, which gives exact line numbers.
+    prepare: Callable[[LoadContext], None] | None = None
+
+
+def first_present(obj: dict[str, Any], *keys: str) -> Any:
+    """The first key's value that is present and not None/empty-string."""
+    for key in keys:
+        value = obj.get(key)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """Parse RFC 3339 (any fraction length, Z or offset) to naive UTC; None if absent/invalid.
+
+    The Go zero time ``0001-01-01T00:00:00Z`` means "not set" and gives None.
+    """
+    if value in (None, "", "<NA>"):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC).replace(tzinfo=None)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Python accepts at most 6 fraction digits: trim nanoseconds.
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = ""
+        for ch in rest:
+            if ch.isdigit():
+                digits += ch
+            else:
+                break
+        text = head + ("." + digits[:6] if digits else "") + rest[len(digits) :]
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    if moment.year <= 1:
+        return None
+    return moment
+
+
+SEVERITY_ORDER = ("critical", "high", "medium", "low", "info", "unknown")
+_SEVERITY_MAP = {
+    "critical": "critical",
+    "high": "high",
+    "medium": "medium",
+    "moderate": "medium",
+    "low": "low",
+    "negligible": "info",
+    "info": "info",
+    "informational": "info",
+    "none": "info",
+    "note": "info",
+    "unknown": "unknown",
+    "": "unknown",
+}
+
+
+def normalize_severity(value: Any) -> str:
+    """Map any scanner's severity word to critical/high/medium/low/info/unknown."""
+    if value is None:
+        return "unknown"
+    return _SEVERITY_MAP.get(str(value).strip().lower(), "unknown")
+
+
+def as_str_list(value: Any) -> list[str] | None:
+    """A list of strings from a list (or None); non-string items are stringified."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    return [str(value)]
+
+
+def batched(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    """Split an iterable into lists of at most ``size``."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

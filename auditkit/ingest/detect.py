@@ -1,0 +1,88 @@
+"""Content sniffing: decide a file's shape and format from its bytes, never its name."""
+
+from __future__ import annotations
+
+import json
+
+from auditkit.errors import InputError, UnsupportedFormatError
+from auditkit.ingest.base import HEAD_BYTES, Format, Sniff, SourceFile, decode_utf8
+from auditkit.ingest.safeload import load_yaml_documents, loads_json
+
+
+def sniff(source: SourceFile) -> Sniff:
+    """Read the head of the file and work out its shape (parsing whole documents once)."""
+    head_bytes = source.read_head(HEAD_BYTES)
+    if not head_bytes.strip():
+        if source.compressed and source.size > 0 and not head_bytes:
+            raise InputError("gzip file decompresses to nothing", path=source.display)
+        raise InputError("empty file", path=source.display)
+    if b"\x00" in head_bytes:
+        raise InputError("binary data, not a supported text format", path=source.display)
+    head = decode_utf8(head_bytes, source.display, partial=len(head_bytes) == HEAD_BYTES)
+    stripped = head.lstrip()
+    first_line = next((ln for ln in head.splitlines() if ln.strip()), "")
+    if (
+        stripped.startswith(("{", "["))
+        or stripped.rstrip() == "null"
+        or stripped.startswith("null")
+    ):
+        return _sniff_json(source, head, first_line)
+    looks_yaml = first_line.startswith(("---", "#", "apiVersion:", "kind:")) or (
+        "\napiVersion:" in head or "\nkind:" in head
+    )
+    if looks_yaml and not first_line.startswith("#separator"):
+        documents = list(load_yaml_documents(source.read_text(), source=source.display))
+        return Sniff(head=head, shape="yaml", document=documents, first_line=first_line)
+    return Sniff(head=head, shape="text", first_line=first_line)
+
+
+def _sniff_json(source: SourceFile, head: str, first_line: str) -> Sniff:
+    head_lines = head.splitlines()
+    lines = [ln for ln in head_lines if ln.strip()]
+    first = lines[0].strip() if lines else ""
+    single_line_value = False
+    if first.startswith("{"):
+        try:
+            json.loads(first)
+            single_line_value = True
+        except ValueError:
+            single_line_value = False
+    if single_line_value and len(lines) > 1:
+        record = loads_json(first, source=source.display, line_offset=head_lines.index(lines[0]))
+        return Sniff(head=head, shape="json-lines", first_record=record, first_line=first_line)
+    text = source.read_text()
+    try:
+        document = loads_json(text, source=source.display)
+    except InputError as exc:
+        if "Extra data" not in exc.message:
+            raise
+        # Several JSON values: JSON lines whose first record did not fit the head.
+        record, _ = json.JSONDecoder().raw_decode(text.lstrip())
+        return Sniff(head=head, shape="json-lines", first_record=record, first_line=first_line)
+    return Sniff(head=head, shape="json-document", document=document, first_line=first_line)
+
+
+def choose_format(source: SourceFile, info: Sniff, formats: list[Format]) -> Format:
+    """The first registered format whose content test accepts the file."""
+    for fmt in formats:
+        if info.shape in fmt.shapes and fmt.matches(info):
+            return fmt
+    names = ", ".join(sorted(f.name for f in formats))
+    raise UnsupportedFormatError(
+        f"unrecognised content ({_describe(info)}); supported formats: {names}",
+        path=source.display,
+    )
+
+
+def _describe(info: Sniff) -> str:
+    if info.shape == "json-document":
+        doc = info.document
+        if isinstance(doc, dict):
+            keys = ", ".join(list(doc)[:5])
+            return f"a JSON object with keys {keys}" if keys else "an empty JSON object"
+        return f"a JSON {type(doc).__name__}"
+    if info.shape == "json-lines":
+        return "JSON lines"
+    if info.shape == "yaml":
+        return "YAML without Kubernetes objects"
+    return "text starting " + repr(info.first_line[:40])

@@ -1,0 +1,389 @@
+"""Trivy JSON reports: image/filesystem (SchemaVersion 2), ``trivy k8s``, legacy array and ``null``.
+
+Records are findings: vulnerabilities, misconfigurations and secrets. Each
+scanned target (an image, a folder, a Kubernetes resource) becomes a ``scans``
+row even when it has no findings, so "scanned and clean" is distinguishable
+from "never scanned".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from auditkit.ingest.base import (
+    Format,
+    LoadContext,
+    LoadStats,
+    as_str_list,
+    first_present,
+    normalize_severity,
+    parse_time,
+)
+from auditkit.ingest.safeload import pointer
+
+PARSER_VERSION = "1"
+
+_STATUS_TO_FIX = {
+    "fixed": "fixed",
+    "affected": "not_fixed",
+    "under_investigation": "not_fixed",
+    "will_not_fix": "wont_fix",
+    "fix_deferred": "not_fixed",
+    "end_of_life": "wont_fix",
+    "not_affected": "not_affected",
+    "unknown": "unknown",
+}
+
+
+def _is_trivy_report(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and "SchemaVersion" in doc
+        and any(k in doc for k in ("ArtifactName", "ArtifactType", "Results"))
+        and "ClusterName" not in doc
+    )
+
+
+def _is_trivy_k8s(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and "ClusterName" in doc
+        and any(k in doc for k in ("Resources", "Findings", "Vulnerabilities", "Misconfigurations"))
+    )
+
+
+def _is_legacy(doc: Any) -> bool:
+    if doc is None:
+        return True  # a clean scan by Trivy < 0.20 was the literal null
+    return (
+        isinstance(doc, list)
+        and bool(doc)
+        and all(isinstance(i, dict) and "Target" in i for i in doc)
+        and any("Vulnerabilities" in i or "Type" in i for i in doc)
+    )
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def split_image_ref(ref: str | None) -> tuple[str | None, str | None, str | None]:
+    """Split ``registry/repo:tag@sha256:...`` into (repo, tag, digest)."""
+    if not ref:
+        return None, None, None
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    tag = None
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        ref, tag = ref.rsplit(":", 1)
+    return ref or None, tag, digest
+
+
+def _fix_state(vuln: dict[str, Any]) -> str:
+    status = vuln.get("Status")
+    if isinstance(status, str) and status in _STATUS_TO_FIX:
+        return _STATUS_TO_FIX[status]
+    # Older releases have no Status: a non-empty FixedVersion means a fix exists.
+    return "fixed" if vuln.get("FixedVersion") else "unknown"
+
+
+def _cvss(vuln: dict[str, Any]) -> tuple[float | None, str | None]:
+    cvss = vuln.get("CVSS")
+    if not isinstance(cvss, dict):
+        return None, None
+    preferred = [vuln.get("SeveritySource"), "nvd", "redhat", "ghsa"]
+    order = [s for s in preferred if isinstance(s, str) and s in cvss] + sorted(
+        k for k in cvss if k not in preferred
+    )
+    for source in order:
+        entry = cvss.get(source)
+        if not isinstance(entry, dict):
+            continue
+        for score_key, vector_key in (
+            ("V40Score", "V40Vector"),
+            ("V3Score", "V3Vector"),
+            ("V2Score", "V2Vector"),
+        ):
+            score = entry.get(score_key)
+            if isinstance(score, int | float) and not isinstance(score, bool):
+                vector = entry.get(vector_key)
+                return float(score), vector if isinstance(vector, str) else None
+    return None, None
+
+
+class _Collector:
+    def __init__(self, ctx: LoadContext, scanned_at: dt.datetime | None, version: str | None):
+        self.ctx = ctx
+        self.scanned_at = scanned_at
+        self.version = version
+        self.scans: list[dict[str, Any]] = []
+        self.vulns: list[dict[str, Any]] = []
+        self.misconfigs: list[dict[str, Any]] = []
+        self.secrets: list[dict[str, Any]] = []
+
+    def scan(self, locator: str, kind: str, **fields: Any) -> str:
+        scan_id = f"{self.ctx.source.sha256}:{locator}"
+        row = {
+            "scan_id": scan_id,
+            "source_sha256": self.ctx.source.sha256,
+            "locator": locator,
+            "scanner": "trivy",
+            "scanner_version": self.version,
+            "scan_kind": kind,
+            "scanned_at": self.scanned_at,
+        }
+        row.update(fields)
+        self.scans.append(row)
+        return scan_id
+
+    def results(
+        self, scan_id: str, results: Any, base: tuple[str | int, ...], k8s: dict[str, Any]
+    ) -> None:
+        if results is None:
+            return
+        if not isinstance(results, list):
+            self.ctx.reject("#" + pointer(*base), "Results is not a list")
+            return
+        for r_index, result in enumerate(results):
+            where = (*base, r_index)
+            if not isinstance(result, dict):
+                self.ctx.reject("#" + pointer(*where), "result is not an object")
+                continue
+            target = result.get("Target")
+            for kind, rows, builder in (
+                ("Vulnerabilities", self.vulns, self._vuln),
+                ("Misconfigurations", self.misconfigs, self._misconfig),
+                ("Secrets", self.secrets, self._secret),
+            ):
+                items = result.get(kind)
+                if items is None:
+                    continue
+                if not isinstance(items, list):
+                    self.ctx.reject("#" + pointer(*where, kind), f"{kind} is not a list")
+                    continue
+                for i, item in enumerate(items):
+                    loc = "#" + pointer(*where, kind, i)
+                    if not isinstance(item, dict):
+                        self.ctx.reject(loc, "finding is not an object")
+                        continue
+                    row = builder(item, loc, scan_id, target, result, k8s)
+                    if row is not None:
+                        rows.append(row)
+
+    def _vuln(
+        self,
+        v: dict[str, Any],
+        loc: str,
+        scan_id: str,
+        target: Any,
+        result: dict[str, Any],
+        k8s: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        # Old Trivy releases can emit an entry with only PkgName: keep it (id unknown).
+        vuln_id = v.get("VulnerabilityID") if isinstance(v.get("VulnerabilityID"), str) else None
+        score, vector = _cvss(v)
+        ident = _obj(v.get("PkgIdentifier"))
+        vendor_ids = as_str_list(v.get("VendorIDs")) or []
+        return {
+            "source_sha256": self.ctx.source.sha256,
+            "locator": loc,
+            "scan_id": scan_id,
+            "vuln_id": vuln_id,
+            "aliases": vendor_ids or None,
+            "target": target,
+            "pkg_name": v.get("PkgName"),
+            "pkg_type": result.get("Type"),
+            "pkg_path": v.get("PkgPath"),
+            "purl": ident.get("PURL"),
+            "installed_version": v.get("InstalledVersion"),
+            "fixed_version": v.get("FixedVersion") or None,
+            "fix_state": _fix_state(v),
+            "status_raw": v.get("Status"),
+            "severity": normalize_severity(v.get("Severity")),
+            "severity_raw": v.get("Severity"),
+            "cvss_score": score,
+            "cvss_vector": vector,
+            "published_at": parse_time(v.get("PublishedDate")),
+            "suppressed": False,
+            "title": v.get("Title"),
+        }
+
+    def _misconfig(
+        self,
+        m: dict[str, Any],
+        loc: str,
+        scan_id: str,
+        target: Any,
+        result: dict[str, Any],
+        k8s: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        rule = first_present(m, "AVDID", "ID")
+        if not isinstance(rule, str):
+            self.ctx.reject(loc, "misconfiguration without ID")
+            return None
+        status = str(m.get("Status") or "FAIL").lower()
+        cause = _obj(m.get("CauseMetadata"))
+        return {
+            "source_sha256": self.ctx.source.sha256,
+            "locator": loc,
+            "scan_id": scan_id,
+            "rule_id": rule,
+            "title": m.get("Title"),
+            "status": status if status in ("fail", "pass", "exception") else "fail",
+            "severity": normalize_severity(m.get("Severity")),
+            "severity_raw": m.get("Severity"),
+            "target": cause.get("Resource") or target,
+            "k8s_namespace": k8s.get("namespace"),
+            "k8s_kind": k8s.get("kind"),
+            "k8s_name": k8s.get("name"),
+            "message": m.get("Message"),
+            "remediation": m.get("Resolution"),
+        }
+
+    def _secret(
+        self,
+        s: dict[str, Any],
+        loc: str,
+        scan_id: str,
+        target: Any,
+        result: dict[str, Any],
+        k8s: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        rule = s.get("RuleID")
+        if not isinstance(rule, str):
+            self.ctx.reject(loc, "secret finding without RuleID")
+            return None
+        layer = _obj(s.get("Layer"))
+        line = s.get("StartLine")
+        return {
+            "source_sha256": self.ctx.source.sha256,
+            "locator": loc,
+            "scan_id": scan_id,
+            "rule_id": rule,
+            "category": s.get("Category"),
+            "title": s.get("Title"),
+            "severity": normalize_severity(s.get("Severity")),
+            "severity_raw": s.get("Severity"),
+            "target": target,
+            "start_line": line if isinstance(line, int) and not isinstance(line, bool) else None,
+            "layer_digest": layer.get("Digest"),
+            "masked_match": s.get("Match"),
+        }
+
+    def flush(self) -> LoadStats:
+        stats = LoadStats()
+        self.ctx.insert_rows("scans", self.scans)
+        stats.stored += self.ctx.insert_rows("vulnerabilities", self.vulns)
+        stats.stored += self.ctx.insert_rows("config_findings", self.misconfigs)
+        stats.stored += self.ctx.insert_rows("secret_findings", self.secrets)
+        for row in self.scans:
+            stats.widen(row.get("scanned_at"))
+        return stats
+
+
+def _load_report(ctx: LoadContext) -> LoadStats:
+    doc = ctx.sniff.document
+    meta = _obj(doc.get("Metadata"))
+    trivy = _obj(doc.get("Trivy"))
+    col = _Collector(ctx, parse_time(doc.get("CreatedAt")), trivy.get("Version"))
+    artifact = doc.get("ArtifactName")
+    repo_digests = as_str_list(meta.get("RepoDigests")) or []
+    repo_tags = as_str_list(meta.get("RepoTags")) or []
+    digest_ref = repo_digests[0] if repo_digests else None
+    repo, tag, digest = split_image_ref(digest_ref or (repo_tags[0] if repo_tags else artifact))
+    if tag is None and artifact:
+        tag = split_image_ref(artifact)[1]
+    os_meta = _obj(meta.get("OS"))
+    kind = {
+        "container_image": "image",
+        "filesystem": "filesystem",
+        "repository": "repository",
+        "vm": "vm",
+    }.get(str(doc.get("ArtifactType") or ""), "image" if repo_digests else "other")
+    scan_id = col.scan(
+        "#",
+        kind,
+        db_built_at=None,
+        artifact_name=artifact,
+        image_repo=repo if kind == "image" else None,
+        image_tag=tag if kind == "image" else None,
+        image_digest=digest if kind == "image" else None,
+        image_id=meta.get("ImageID"),
+        os_family=os_meta.get("Family"),
+        os_name=os_meta.get("Name"),
+        os_eosl=os_meta.get("EOSL") if isinstance(os_meta.get("EOSL"), bool) else None,
+    )
+    col.results(scan_id, doc.get("Results"), ("Results",), {})
+    return col.flush()
+
+
+def _load_legacy(ctx: LoadContext) -> LoadStats:
+    doc = ctx.sniff.document
+    col = _Collector(ctx, None, None)
+    scan_id = col.scan("#", "other", artifact_name=None)
+    col.results(scan_id, doc or [], (), {})
+    return col.flush()
+
+
+def _load_k8s(ctx: LoadContext) -> LoadStats:
+    doc = ctx.sniff.document
+    col = _Collector(ctx, parse_time(doc.get("CreatedAt")), None)
+    cluster = doc.get("ClusterName")
+    for section in ("Resources", "Findings", "Vulnerabilities", "Misconfigurations"):
+        entries = doc.get(section)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            ctx.reject("#" + pointer(section), f"{section} is not a list")
+            continue
+        for index, entry in enumerate(entries):
+            loc = "#" + pointer(section, index)
+            if not isinstance(entry, dict):
+                ctx.reject(loc, "resource entry is not an object")
+                continue
+            k8s = {
+                "namespace": entry.get("Namespace") or None,
+                "kind": entry.get("Kind"),
+                "name": entry.get("Name"),
+            }
+            scan_id = col.scan(
+                loc,
+                "k8s-resource",
+                artifact_name=f"{cluster}/{k8s['namespace'] or '-'}/{k8s['kind']}/{k8s['name']}",
+                k8s_namespace=k8s["namespace"],
+                k8s_kind=k8s["kind"],
+                k8s_name=k8s["name"],
+            )
+            col.results(scan_id, entry.get("Results"), (section, index, "Results"), k8s)
+    return col.flush()
+
+
+FORMATS = [
+    Format(
+        name="trivy-json",
+        family="scans",
+        description="Trivy JSON report (SchemaVersion 2: image, filesystem, repository)",
+        parser_version=PARSER_VERSION,
+        matches=lambda s: s.shape == "json-document" and _is_trivy_report(s.document),
+        load=_load_report,
+    ),
+    Format(
+        name="trivy-k8s-json",
+        family="scans",
+        description="Trivy 'trivy k8s --format json' cluster report",
+        parser_version=PARSER_VERSION,
+        matches=lambda s: s.shape == "json-document" and _is_trivy_k8s(s.document),
+        load=_load_k8s,
+    ),
+    Format(
+        name="trivy-legacy-json",
+        family="scans",
+        description="Trivy < 0.20 JSON (top-level array of results, or null for a clean scan)",
+        parser_version=PARSER_VERSION,
+        matches=lambda s: s.shape == "json-document" and _is_legacy(s.document),
+        load=_load_legacy,
+    ),
+]

@@ -1,0 +1,265 @@
+"""AWS VPC Flow Logs (space-separated text), default v2 and custom formats.
+
+With a header line (S3 delivery) the header names the fields, in any order.
+Without one the layout is the default v2 format unless the user supplies the
+flow log's ``LogFormat`` (``--vpc-fields``): positions are never guessed.
+Parsing is set-based in DuckDB: each line is split and cast in one statement,
+and the line number comes from insertion order.
+"""
+
+from __future__ import annotations
+
+import re
+
+from auditkit.errors import InputError
+from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
+from auditkit.ingest.jsonlines import LINES_TABLE, prepare_lines
+
+PARSER_VERSION = "1"
+
+DEFAULT_V2 = (
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol "
+    "packets bytes start end action log-status"
+).split()
+
+KNOWN_FIELDS = frozenset(
+    DEFAULT_V2
+    + """vpc-id subnet-id instance-id tcp-flags type pkt-srcaddr pkt-dstaddr region az-id
+    sublocation-type sublocation-id pkt-src-aws-service pkt-dst-aws-service flow-direction
+    traffic-path ecs-cluster-arn ecs-cluster-name ecs-container-instance-arn
+    ecs-container-instance-id ecs-container-id ecs-second-container-id ecs-service-name
+    ecs-task-definition-arn ecs-task-arn ecs-task-id reject-reason resource-type tgw-id
+    tgw-attachment-id tgw-src-vpc-account-id tgw-dst-vpc-account-id tgw-src-vpc-id
+    tgw-dst-vpc-id tgw-src-subnet-id tgw-dst-subnet-id tgw-src-eni tgw-dst-eni tgw-src-az-id
+    tgw-dst-az-id tgw-pair-attachment-id packets-lost-no-route packets-lost-blackhole
+    packets-lost-mtu-exceeded packets-lost-ttl-expired""".split()
+)
+
+# "All fields through version N", in the order AWS documents them (and its console
+# writes them when every field is selected). Usable as --vpc-fields v3|v4|v5.
+_V3_EXTRA = "vpc-id subnet-id instance-id tcp-flags type pkt-srcaddr pkt-dstaddr".split()
+_V4_EXTRA = "region az-id sublocation-type sublocation-id".split()
+_V5_EXTRA = "pkt-src-aws-service pkt-dst-aws-service flow-direction traffic-path".split()
+PRESETS = {
+    "v2": DEFAULT_V2,
+    "v3": DEFAULT_V2 + _V3_EXTRA,
+    "v4": DEFAULT_V2 + _V3_EXTRA + _V4_EXTRA,
+    "v5": DEFAULT_V2 + _V3_EXTRA + _V4_EXTRA + _V5_EXTRA,
+}
+
+
+def resolve_fields(spec: str) -> list[str]:
+    """``--vpc-fields``: a preset name (v2..v5) or the LogFormat's field names."""
+    text = spec.strip()
+    if text in PRESETS:
+        return list(PRESETS[text])
+    fields = [f.strip().strip("${}") for f in text.replace(",", " ").split() if f.strip()]
+    unknown = [f for f in fields if f not in KNOWN_FIELDS]
+    if unknown:
+        raise InputError(f"unknown VPC flow log field {unknown[0]!r} in --vpc-fields")
+    return fields
+
+
+_ACTIONS = {"ACCEPT", "REJECT", "-"}
+_STATUSES = {"OK", "NODATA", "SKIPDATA"}
+_ID_RE = re.compile(r"^(eni|vpc|subnet|i|tgw|tgw-attach)-[0-9a-zA-Z]+$")
+
+
+def _tokens(sniff: Sniff) -> list[str]:
+    return sniff.first_line.split()
+
+
+def is_header(tokens: list[str]) -> bool:
+    """A header line: every token is a known VPC flow log field name."""
+    return (
+        bool(tokens)
+        and all(t in KNOWN_FIELDS for t in tokens)
+        and ("srcaddr" in tokens or "interface-id" in tokens or "version" in tokens)
+    )
+
+
+def looks_like_record(tokens: list[str]) -> bool:
+    """A headerless record: ends in a log status and carries VPC-shaped tokens."""
+    if len(tokens) < 4 or not any(t in _STATUSES for t in tokens):
+        return False
+    return any(_ID_RE.match(t) for t in tokens) or any(t in ("ACCEPT", "REJECT") for t in tokens)
+
+
+def _matches(sniff: Sniff) -> bool:
+    if sniff.shape != "text":
+        return False
+    tokens = _tokens(sniff)
+    return is_header(tokens) or looks_like_record(tokens)
+
+
+_PROTOCOLS = (
+    "CASE {v} WHEN '6' THEN 'tcp' WHEN '17' THEN 'udp' WHEN '1' THEN 'icmp' "
+    "WHEN '58' THEN 'icmpv6' WHEN '132' THEN 'sctp' ELSE {v} END"
+)
+
+
+def _field_sql(fields: list[str]) -> dict[str, str]:
+    """Our column -> SQL expression over ``f`` (the list of tokens)."""
+
+    def tok(name: str) -> str | None:
+        if name not in fields:
+            return None
+        return f"nullif(f[{fields.index(name) + 1}], '-')"
+
+    def num(name: str, sql_type: str = "BIGINT") -> str:
+        t = tok(name)
+        return f"try_cast({t} AS {sql_type})" if t else "NULL"
+
+    def ts(name: str) -> str:
+        t = tok(name)
+        return f"(to_timestamp(try_cast({t} AS BIGINT)) AT TIME ZONE 'UTC')" if t else "NULL"
+
+    action = tok("action")
+    proto = tok("protocol")
+    return {
+        "sensor": tok("interface-id") or "NULL",
+        "start_time": ts("start"),
+        "end_time": ts("end"),
+        "src_ip": tok("srcaddr") or "NULL",
+        "src_port": num("srcport", "INTEGER"),
+        "dst_ip": tok("dstaddr") or "NULL",
+        "dst_port": num("dstport", "INTEGER"),
+        "protocol": _PROTOCOLS.format(v=proto) if proto else "NULL",
+        "packets": num("packets"),
+        "bytes": num("bytes"),
+        "action": (
+            f"CASE {action} WHEN 'ACCEPT' THEN 'allowed' WHEN 'REJECT' THEN 'denied' END"
+            if action
+            else "NULL"
+        ),
+        "verdict_raw": action or "NULL",
+        "log_status": tok("log-status") or "NULL",
+        "direction": tok("flow-direction") or "NULL",
+        "account_id": tok("account-id") or "NULL",
+        "interface_id": tok("interface-id") or "NULL",
+        "vpc_id": tok("vpc-id") or "NULL",
+        "subnet_id": tok("subnet-id") or "NULL",
+        "instance_id": tok("instance-id") or "NULL",
+        "pkt_src_ip": tok("pkt-srcaddr") or "NULL",
+        "pkt_dst_ip": tok("pkt-dstaddr") or "NULL",
+        "tcp_flags": num("tcp-flags", "INTEGER"),
+    }
+
+
+def _validity_sql(fields: list[str]) -> str:
+    """A SQL CASE giving the reason a split line is malformed (NULL when fine)."""
+    checks = [
+        f"WHEN len(f) <> {len(fields)} THEN 'expected {len(fields)} fields, found ' || len(f)"
+    ]
+    for name, sql_type in (
+        ("srcport", "INTEGER"),
+        ("dstport", "INTEGER"),
+        ("packets", "BIGINT"),
+        ("bytes", "BIGINT"),
+        ("start", "BIGINT"),
+        ("end", "BIGINT"),
+        ("tcp-flags", "INTEGER"),
+    ):
+        if name in fields:
+            i = fields.index(name) + 1
+            checks.append(
+                f"WHEN f[{i}] <> '-' AND try_cast(f[{i}] AS {sql_type}) IS NULL "
+                f"THEN '{name} is not a number: ' || f[{i}]"
+            )
+    if "action" in fields:
+        i = fields.index("action") + 1
+        checks.append(
+            f"WHEN f[{i}] NOT IN ('ACCEPT', 'REJECT', '-') THEN 'unknown action ' || f[{i}]"
+        )
+    if "log-status" in fields:
+        i = fields.index("log-status") + 1
+        checks.append(
+            f"WHEN f[{i}] NOT IN ('OK', 'NODATA', 'SKIPDATA') THEN 'unknown log-status ' || f[{i}]"
+        )
+    return "CASE " + " ".join(checks) + " END"
+
+
+def load_with_fields(ctx: LoadContext, fields: list[str] | None) -> LoadStats:
+    """Load the file; ``fields`` overrides the layout of a headerless file."""
+    tokens = _tokens(ctx.sniff)
+    header_lines = 0
+    if is_header(tokens):
+        layout = tokens
+        header_lines = 1
+    elif fields:
+        layout = fields
+    elif len(tokens) == len(DEFAULT_V2) and tokens[0] == "2":
+        layout = DEFAULT_V2
+    else:
+        hint = next(
+            (
+                f" (its {len(tokens)} fields match the all-fields {name} layout: "
+                f"--vpc-fields {name})"
+                for name, layout in PRESETS.items()
+                if len(layout) == len(tokens) and tokens[0] == name[1:]
+            ),
+            "",
+        )
+        raise InputError(
+            f"headerless VPC flow log with {len(tokens)} fields is not the default v2 format; "
+            f"pass the flow log's LogFormat with --vpc-fields 'version interface-id ...'{hint}",
+            path=ctx.source.display,
+            location="line:1",
+        )
+    unknown = [f for f in layout if f not in KNOWN_FIELDS]
+    if unknown:
+        raise InputError(f"unknown VPC flow log field {unknown[0]!r}", path=ctx.source.display)
+    con = ctx.con
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _auditkit_vpc AS
+        SELECT line_no, line, string_split(trim(line), ' ') AS f
+        FROM {LINES_TABLE}
+        WHERE line IS NOT NULL AND trim(line) <> '' AND line_no > {header_lines}
+        """
+    )
+    for line_no, reason, excerpt in con.execute(
+        f"SELECT line_no, {_validity_sql(layout)} AS why, left(line, 200) FROM _auditkit_vpc "
+        "WHERE why IS NOT NULL ORDER BY line_no"
+    ).fetchall():
+        ctx.reject(f"line:{line_no}", reason, excerpt)
+    exprs = _field_sql(layout)
+    select = ",\n".join(f"{expr} AS {col}" for col, expr in exprs.items())
+    sha = ctx.source.sha256
+    con.execute(
+        f"""
+        INSERT INTO flows BY NAME
+        SELECT ? AS source_sha256, 'line:' || line_no AS locator, 'aws-vpc-flow' AS flow_format,
+            {select}
+        FROM _auditkit_vpc
+        WHERE {_validity_sql(layout)} IS NULL
+        ORDER BY line_no
+        """,
+        [sha],
+    )
+    row = con.execute(
+        "SELECT count(*), min(start_time), max(end_time) FROM flows WHERE source_sha256 = ?", [sha]
+    ).fetchone()
+    stats = LoadStats()
+    if row:
+        stats.stored, stats.time_min, stats.time_max = int(row[0]), row[1], row[2]
+    return stats
+
+
+def _load(ctx: LoadContext) -> LoadStats:
+    spec = ctx.options.get("vpc_fields")
+    return load_with_fields(ctx, resolve_fields(spec) if spec else None)
+
+
+FORMATS = [
+    Format(
+        name="aws-vpc-flow",
+        family="flows",
+        description="AWS VPC Flow Logs: default v2 (no header) or any field order with a header",
+        parser_version=PARSER_VERSION,
+        matches=_matches,
+        load=_load,
+        shapes=("text",),
+        prepare=prepare_lines,
+    )
+]
