@@ -1,0 +1,588 @@
+"""Evaluate a framework's checks against the store and record a run.
+
+For each mapped check: test its data prerequisites (absent data gives Not
+Tested with the check's own reason, never a pass), run its SQL with bound
+parameters in a locked-down connection, verify the row contract (one row per
+population item, valid statuses, no duplicate resources), apply exceptions,
+and store every row with a fingerprint that is stable across runs. The whole
+evaluation is one transaction: a failing check stores nothing.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from auditkit import __version__
+from auditkit.catalog import (
+    CONTRACT_COLUMNS,
+    ROW_STATUSES,
+    Catalog,
+    Check,
+    coerce_param,
+    library_params,
+)
+from auditkit.errors import CheckExecutionError, ConfigError
+from auditkit.registers import Registers, load_registers
+from auditkit.rollup import CheckState, RequirementInput, RequirementResult, roll_up
+from auditkit.scope import stage_scope, stage_snapshots
+from auditkit.store import lockdown
+from auditkit.workspace import Workspace
+
+ROWS_TABLE = "_auditkit_check_rows"
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Calendar-month arithmetic (Jan 31 + 1 month = Feb 28/29)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass
+class CheckOutcome:
+    """One check's outcome in a run."""
+
+    check_id: str
+    title: str
+    severity: str
+    state: str
+    reason: str
+    population: int = 0
+    passed: int = 0
+    failed: int = 0
+    excepted: int = 0
+    not_applicable: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class RunSummary:
+    """What ``evaluate`` returns: the run id and its results."""
+
+    run_id: int
+    as_of: dt.date
+    period_start: dt.date
+    period_end: dt.date
+    framework: str
+    checks: list[CheckOutcome]
+    requirements: list[RequirementResult]
+
+    def counts(self) -> dict[str, int]:
+        """Requirements per result."""
+        out: dict[str, int] = {}
+        for req in self.requirements:
+            out[req.result] = out.get(req.result, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "run_id": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
+            "framework": self.framework,
+            "counts": self.counts(),
+            "requirements": [
+                {
+                    "requirement": r.id,
+                    "title": r.title,
+                    "result": r.result,
+                    "basis": r.basis,
+                    "compensating_control": r.compensating_control,
+                    "customized_approach": r.customized_approach,
+                    "checks": list(r.checks),
+                }
+                for r in self.requirements
+            ],
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+
+def check_params(check: Check, overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Effective parameters: {name: {value, provenance, unit}} (workspace overrides win)."""
+    out: dict[str, dict[str, Any]] = {}
+    for param in check.params:
+        if param.name in overrides:
+            try:
+                value = coerce_param(param, overrides[param.name])
+            except ValueError as exc:
+                raise ConfigError(str(exc), location=f"params.{check.id}") from None
+            out[param.name] = {
+                "value": value,
+                "provenance": "workspace override",
+                "default": param.default,
+                "default_provenance": param.provenance,
+                "unit": param.unit,
+            }
+        else:
+            out[param.name] = {
+                "value": coerce_param(param, param.default),
+                "provenance": param.provenance,
+                "unit": param.unit,
+            }
+    unknown = set(overrides) - {p.name for p in check.params}
+    if unknown:
+        raise ConfigError(
+            f"check {check.id} has no parameter {sorted(unknown)[0]!r}",
+            location=f"params.{check.id}",
+        )
+    return out
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    catalog: Catalog,
+    *,
+    as_of: dt.date | None = None,
+    claimed_time: dt.datetime,
+    label: str | None = None,
+    param_overrides: dict[str, dict[str, Any]] | None = None,
+) -> RunSummary:
+    """Run every check the workspace's framework maps and store the run."""
+    config = ws.config
+    framework = catalog.framework(config.framework)
+    as_of = as_of or config.period_end
+    registers = load_registers(
+        config.exceptions_path, config.attestations_path, config.approved_flows_path, ws.root
+    )
+    for exc in registers.exceptions:
+        if exc.check not in catalog.checks:
+            raise ConfigError(
+                f"exception {exc.id} names unknown check {exc.check!r}", path=config.exceptions_path
+            )
+    overrides = param_overrides if param_overrides is not None else _config_params(ws)
+    check_ids = sorted({c for req in framework.requirements for c in req.checks})
+    stage_snapshots(con, as_of)
+    stage_scope(con, config.scope, registers)
+    _stage_exceptions(con, registers, as_of)
+    lockdown(con)
+    _stage_libraries(con, catalog, config, as_of)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_id = _insert_run(
+            con, ws, catalog, framework.id, framework.version, as_of, claimed_time, label, registers
+        )
+        outcomes: list[CheckOutcome] = []
+        states: dict[str, CheckState] = {}
+        for check_id in check_ids:
+            check = catalog.checks[check_id]
+            outcome, state = _run_check(
+                con, run_id, check, config, as_of, check_params(check, overrides.get(check_id, {}))
+            )
+            outcomes.append(outcome)
+            states[check_id] = state
+        _record_exceptions(con, run_id, registers, as_of)
+        requirements = _roll_up(con, run_id, framework, config, registers, states)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return RunSummary(
+        run_id, as_of, config.period_start, config.period_end, framework.id, outcomes, requirements
+    )
+
+
+def _config_params(ws: Workspace) -> dict[str, dict[str, Any]]:
+    raw = ws.config.raw.get("params", {})
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise ConfigError("params must be tables like [params.check_id]", path=ws.config_path)
+    return raw
+
+
+def _insert_run(
+    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    catalog: Catalog,
+    framework_id: str,
+    framework_version: str,
+    as_of: dt.date,
+    claimed: dt.datetime,
+    label: str | None,
+    registers: Registers,
+) -> int:
+    config = ws.config
+    inputs = [
+        {"sha256": r[0], "path": r[1], "format": r[2], "records": r[3]}
+        for r in con.execute(
+            "SELECT source_sha256, path, format, records_stored FROM sources "
+            "ORDER BY path, source_sha256"
+        ).fetchall()
+    ]
+    row = con.execute("SELECT nextval('run_id_seq')").fetchone()
+    assert row is not None
+    run_id = int(row[0])
+    con.execute(
+        "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            claimed,
+            as_of,
+            config.period_start,
+            config.period_end,
+            framework_id,
+            framework_version,
+            catalog.digest,
+            config.digest(),
+            __version__,
+            config.organisation,
+            config.entity_type,
+            json.dumps(config.scope.as_dict()),
+            json.dumps(inputs),
+            json.dumps(registers.to_json()),
+            label,
+        ],
+    )
+    return run_id
+
+
+def _stage_exceptions(con: duckdb.DuckDBPyConnection, registers: Registers, as_of: dt.date) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _auditkit_exceptions "
+        "(exception_id VARCHAR, check_id VARCHAR, "
+        "kind VARCHAR, resource VARCHAR, fingerprint VARCHAR, active BOOLEAN)"
+    )
+    for e in registers.exceptions:
+        con.execute(
+            "INSERT INTO _auditkit_exceptions VALUES (?, ?, ?, ?, ?, ?)",
+            [e.id, e.check, e.kind, e.resource, e.fingerprint, e.active_on(as_of)],
+        )
+
+
+def _stage_libraries(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, config: Any, as_of: dt.date
+) -> None:
+    base = _reserved(config, as_of)
+    for name in sorted(catalog.libraries):
+        sql = catalog.libraries[name]
+        try:
+            con.execute(
+                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM ({sql})',
+                {p: base[p] for p in library_params(sql)},
+            )
+        except duckdb.Error as exc:
+            raise CheckExecutionError(f"lib/{name}", str(exc).splitlines()[0]) from None
+
+
+def _reserved(config: Any, as_of: dt.date) -> dict[str, Any]:
+    return {
+        "as_of": as_of,
+        "period_start": config.period_start,
+        "period_end": config.period_end,
+        "entity_type": config.entity_type,
+        "lookback_start": add_months(as_of, -12),
+    }
+
+
+def _bind(
+    check: Check, config: Any, as_of: dt.date, params: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    available = _reserved(config, as_of)
+    available.update({name: spec["value"] for name, spec in params.items()})
+    return {name: available[name] for name in check.sql_params}
+
+
+def _missing_data(
+    con: duckdb.DuckDBPyConnection, check: Check, config: Any, as_of: dt.date
+) -> str | None:
+    for req in check.requires:
+        exists = con.execute(
+            "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = ?) "
+            "+ (SELECT count(*) FROM duckdb_views() WHERE view_name = ?)",
+            [req.table, req.table],
+        ).fetchone()
+        if not exists or not exists[0]:
+            raise CheckExecutionError(
+                check.id, f"requires unknown table {req.table!r}", path=check.yaml_path
+            )
+        if req.time_column:
+            sql = (
+                f'SELECT count(*) FROM "{req.table}" WHERE "{req.time_column}" >= ? '
+                f'AND "{req.time_column}" < ?'
+            )
+            args: list[Any] = [config.period_start, as_of + dt.timedelta(days=1)]
+        else:
+            sql, args = f'SELECT count(*) FROM "{req.table}"', []
+        try:
+            row = con.execute(sql, args).fetchone()
+        except duckdb.Error as exc:
+            raise CheckExecutionError(
+                check.id, str(exc).splitlines()[0], path=check.yaml_path
+            ) from None
+        if not row or not row[0]:
+            return req.missing
+    return None
+
+
+def _run_check(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    check: Check,
+    config: Any,
+    as_of: dt.date,
+    params: dict[str, dict[str, Any]],
+) -> tuple[CheckOutcome, CheckState]:
+    outcome = CheckOutcome(
+        check.id,
+        check.title,
+        check.severity,
+        "evaluated",
+        "",
+        params={
+            k: {"value": _plain(v["value"]), "provenance": v["provenance"]}
+            for k, v in params.items()
+        },
+    )
+    missing = _missing_data(con, check, config, as_of)
+    if missing is None:
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {ROWS_TABLE} AS SELECT * FROM ({check.sql})",
+                _bind(check, config, as_of, params),
+            )
+        except duckdb.Error as exc:
+            raise CheckExecutionError(
+                check.id, str(exc).splitlines()[0], path=check.sql_path
+            ) from None
+        _validate_rows(con, check)
+        row = con.execute(f"SELECT count(*) FROM {ROWS_TABLE}").fetchone()
+        if (not row or not row[0]) and check.on_empty == "not_tested":
+            missing = check.empty_reason or "the population was empty"
+    if missing is not None:
+        outcome.state, outcome.reason = "not_tested", missing
+        _store_check(con, run_id, check, outcome)
+        return outcome, CheckState(check.id, "not_tested", missing)
+    _store_results(con, run_id, check)
+    counts = con.execute(
+        """
+        SELECT count(*),
+            count(*) FILTER (status = 'pass'), count(*) FILTER (status = 'fail'),
+            count(*) FILTER (status = 'excepted'), count(*) FILTER (status = 'not_applicable'),
+            count(*) FILTER (status = 'excepted' AND e.kind = 'compensating_control'),
+            count(*) FILTER (status = 'excepted' AND e.kind = 'risk_acceptance')
+        FROM run_results r LEFT JOIN _auditkit_exceptions e ON e.exception_id = r.exception_id
+        WHERE run_id = ? AND r.check_id = ?
+        """,
+        [run_id, check.id],
+    ).fetchone()
+    assert counts is not None
+    (
+        outcome.population,
+        outcome.passed,
+        outcome.failed,
+        outcome.excepted,
+        outcome.not_applicable,
+        cc,
+        risk,
+    ) = (int(c) for c in counts)
+    outcome.reason = (
+        f"{outcome.failed} of {outcome.population} item(s) failed"
+        if outcome.failed
+        else f"{outcome.population} item(s) tested"
+    )
+    _store_check(con, run_id, check, outcome)
+    state = CheckState(
+        check.id,
+        "evaluated",
+        outcome.reason,
+        failed=outcome.failed,
+        excepted_cc=cc,
+        excepted_other=outcome.excepted - cc,
+        risk_accepted=risk,
+    )
+    return outcome, state
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _validate_rows(con: duckdb.DuckDBPyConnection, check: Check) -> None:
+    placeholders = ", ".join("?" * len(ROW_STATUSES))
+    columns = [r[0] for r in con.execute(f"DESCRIBE {ROWS_TABLE}").fetchall()]
+    missing = [c for c in (*CONTRACT_COLUMNS, *check.evidence_columns) if c not in columns]
+    if missing:
+        raise CheckExecutionError(
+            check.id, f"result lacks column(s) {', '.join(missing)}", path=check.sql_path
+        )
+    bad = con.execute(
+        f"""
+        SELECT
+            count(*) FILTER (resource IS NULL OR reason IS NULL),
+            count(*) FILTER (status IS NULL OR status NOT IN ({placeholders})),
+            (SELECT count(*) FROM (
+                SELECT resource FROM {ROWS_TABLE} GROUP BY resource HAVING count(*) > 1))
+        FROM {ROWS_TABLE}
+        """,
+        list(ROW_STATUSES),
+    ).fetchone()
+    assert bad is not None
+    if bad[0]:
+        raise CheckExecutionError(
+            check.id, f"{bad[0]} row(s) without resource or reason", path=check.sql_path
+        )
+    if bad[1]:
+        raise CheckExecutionError(
+            check.id,
+            f"{bad[1]} row(s) with a status other than {', '.join(ROW_STATUSES)}",
+            path=check.sql_path,
+        )
+    if bad[2]:
+        raise CheckExecutionError(
+            check.id,
+            f"{bad[2]} resource key(s) appear on several rows; "
+            "a check returns one row per population item",
+            path=check.sql_path,
+        )
+
+
+def _store_results(con: duckdb.DuckDBPyConnection, run_id: int, check: Check) -> None:
+    columns = {r[0] for r in con.execute(f"DESCRIBE {ROWS_TABLE}").fetchall()}
+    evidence = ", ".join(f'"{c}" := q."{c}"' for c in check.evidence_columns)
+    evidence_sql = f"to_json(struct_pack({evidence}))" if evidence else "NULL"
+    severity_sql = "coalesce(q.severity, ?)" if "severity" in columns else "?"
+    con.execute(
+        f"""
+        INSERT INTO run_results
+        WITH q AS (
+            SELECT *, sha256(? || chr(10) || resource) AS fp FROM {ROWS_TABLE}
+        ),
+        matched AS (
+            SELECT q.resource, min(e.exception_id) AS exception_id
+            FROM q JOIN _auditkit_exceptions e
+              ON e.check_id = ? AND e.active AND q.status = 'fail'
+             AND (e.resource = q.resource OR e.fingerprint = q.fp)
+            GROUP BY q.resource
+        )
+        SELECT ?, ?, q.resource,
+            CASE WHEN m.exception_id IS NOT NULL THEN 'excepted' ELSE q.status END,
+            q.reason, {severity_sql}, q.fp, q.source_sha256, q.locator, {evidence_sql},
+            m.exception_id
+        FROM q LEFT JOIN matched m USING (resource)
+        ORDER BY q.resource
+        """,
+        [check.id, check.id, run_id, check.id, check.severity],
+    )
+
+
+def _store_check(
+    con: duckdb.DuckDBPyConnection, run_id: int, check: Check, o: CheckOutcome
+) -> None:
+    con.execute(
+        "INSERT INTO run_checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            check.id,
+            check.title,
+            check.severity,
+            o.state,
+            o.reason,
+            o.population,
+            o.passed,
+            o.failed,
+            o.excepted,
+            o.not_applicable,
+            json.dumps(o.params),
+            check.sql_digest,
+        ],
+    )
+
+
+def _record_exceptions(
+    con: duckdb.DuckDBPyConnection, run_id: int, registers: Registers, as_of: dt.date
+) -> None:
+    for e in registers.exceptions:
+        row = con.execute(
+            "SELECT count(*) FROM run_results WHERE run_id = ? AND exception_id = ?", [run_id, e.id]
+        ).fetchone()
+        matched = int(row[0]) if row else 0
+        if as_of > e.expires:
+            state = "expired"
+        elif as_of < e.approved_on:
+            state = "not yet approved"
+        else:
+            state = "applied" if matched else "unmatched"
+        if state in ("expired", "not yet approved"):
+            # An exception that no longer applies still names the items it would cover.
+            hit = con.execute(
+                "SELECT count(*) FROM run_results WHERE run_id = ? AND check_id = ? "
+                "AND status = 'fail' AND (resource = ? OR fingerprint = ?)",
+                [run_id, e.check, e.resource, e.fingerprint],
+            ).fetchone()
+            matched = int(hit[0]) if hit else 0
+        detail = {
+            "kind": e.kind,
+            "resource": e.resource,
+            "fingerprint": e.fingerprint,
+            "justification": e.justification,
+            "approved_by": e.approved_by,
+            "approved_on": e.approved_on.isoformat(),
+            "expires": e.expires.isoformat(),
+            "requirement": e.requirement,
+            "worksheet": e.worksheet,
+        }
+        con.execute(
+            "INSERT INTO run_exceptions VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, e.id, e.check, state, matched, json.dumps(detail)],
+        )
+    for a in registers.attestations:
+        con.execute(
+            "INSERT INTO run_attestations VALUES (?, ?)",
+            [run_id, json.dumps(a.__dict__, default=str)],
+        )
+
+
+def _roll_up(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    framework: Any,
+    config: Any,
+    registers: Registers,
+    states: dict[str, CheckState],
+) -> list[RequirementResult]:
+    declared = {na.requirement: na.justification for na in config.not_applicable}
+    for att in registers.attestations:
+        if att.not_applicable and att.requirement not in declared:
+            declared[att.requirement] = f"{att.justification} (attestation {att.id})"
+    customized = {ca.requirement for ca in config.customized_approach}
+    results: list[RequirementResult] = []
+    for req in framework.requirements:
+        res = roll_up(
+            RequirementInput(
+                req.id,
+                req.title,
+                req.checks,
+                req.manual,
+                req.applies_to,
+                declared.get(req.id),
+                req.id in customized,
+            ),
+            states,
+            config.entity_type,
+        )
+        results.append(res)
+        con.execute(
+            "INSERT INTO run_requirements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                run_id,
+                res.id,
+                res.title,
+                res.result,
+                res.compensating_control,
+                res.customized_approach,
+                res.basis,
+                list(res.checks),
+                req.order,
+            ],
+        )
+    return results

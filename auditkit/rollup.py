@@ -1,0 +1,127 @@
+"""Roll check outcomes up into Report-on-Compliance results per requirement.
+
+The rules (documented in docs/results.md), in order:
+
+1. A requirement that applies only to service providers, assessed for a
+   merchant, is **Not Applicable** (the entity type comes from auditkit.toml).
+2. A requirement declared not applicable (auditkit.toml ``[[not_applicable]]``
+   or an attestation with ``not_applicable: true``) is **Not Applicable** with
+   that justification, unless a mapped check found failures: then it is
+   **Not in Place** and the basis says the declaration is contradicted.
+3. Any mapped check with a failing item that no exception covers (risk
+   acceptances do not cover) is **Not in Place**.
+4. Otherwise, any mapped check that could not be tested (its data is absent,
+   or its population was empty) makes the requirement **Not Tested**; so does
+   a manual requirement, which no automated evidence can show.
+5. Otherwise the requirement is **In Place**. The "compensating control" flag
+   is set when an item passed only through a compensating-control exception;
+   the "customized approach" flag comes from auditkit.toml.
+
+auditkit never concludes Not Applicable from data alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+IN_PLACE = "In Place"
+NOT_IN_PLACE = "Not in Place"
+NOT_APPLICABLE = "Not Applicable"
+NOT_TESTED = "Not Tested"
+RESULTS = (IN_PLACE, NOT_IN_PLACE, NOT_APPLICABLE, NOT_TESTED)
+
+
+@dataclass
+class CheckState:
+    """What the roll-up needs to know about one check in a run."""
+
+    check_id: str
+    state: str  # evaluated | not_tested
+    reason: str
+    failed: int = 0
+    excepted_cc: int = 0  # items passing through a compensating control
+    excepted_other: int = 0  # false positives (pass) / risk acceptances (still failing)
+    risk_accepted: int = 0
+
+
+@dataclass
+class RequirementInput:
+    """A framework requirement as the roll-up sees it."""
+
+    id: str
+    title: str
+    checks: tuple[str, ...]
+    manual: bool
+    applies_to: str = "all"
+    declared_na: str | None = None  # the justification, when declared not applicable
+    customized: bool = False
+
+
+@dataclass
+class RequirementResult:
+    """The result for one requirement."""
+
+    id: str
+    title: str
+    result: str
+    basis: str
+    compensating_control: bool = False
+    customized_approach: bool = False
+    checks: tuple[str, ...] = field(default_factory=tuple)
+
+
+def roll_up(
+    req: RequirementInput, states: dict[str, CheckState], entity_type: str
+) -> RequirementResult:
+    """Apply the rules above to one requirement."""
+
+    def result(value: str, basis: str, cc: bool = False) -> RequirementResult:
+        return RequirementResult(req.id, req.title, value, basis, cc, req.customized, req.checks)
+
+    if req.applies_to == "service_provider" and entity_type != "service_provider":
+        return result(
+            NOT_APPLICABLE,
+            "applies to service providers only; the entity is a "
+            f"{entity_type.replace('_', ' ')} (auditkit.toml)",
+        )
+    mapped = [states[c] for c in req.checks if c in states]
+    failing = [s for s in mapped if s.state == "evaluated" and (s.failed + s.risk_accepted) > 0]
+    if req.declared_na is not None:
+        if failing:
+            n = sum(s.failed + s.risk_accepted for s in failing)
+            return result(
+                NOT_IN_PLACE,
+                f"declared not applicable ({req.declared_na}), but {n} "
+                f"failing item(s) in {_names(failing)} contradict it",
+            )
+        return result(NOT_APPLICABLE, f"declared not applicable: {req.declared_na}")
+    if failing:
+        n = sum(s.failed + s.risk_accepted for s in failing)
+        accepted = sum(s.risk_accepted for s in failing)
+        extra = (
+            f" ({accepted} under risk acceptance, which does not make a control in place)"
+            if accepted
+            else ""
+        )
+        return result(NOT_IN_PLACE, f"{n} failing item(s) in {_names(failing)}{extra}")
+    untested = [s for s in mapped if s.state != "evaluated"]
+    if req.manual:
+        return result(
+            NOT_TESTED,
+            "manual requirement: container data cannot evidence it; the assessor tests it directly",
+        )
+    if untested:
+        reasons = "; ".join(f"{s.check_id}: {s.reason}" for s in untested)
+        return result(NOT_TESTED, f"not tested: {reasons}")
+    if not mapped:
+        return result(NOT_TESTED, "no check results for this requirement")
+    cc = any(s.excepted_cc for s in mapped)
+    basis = f"all items passed in {_names(mapped)}"
+    if cc:
+        basis += " (some through a compensating control; see the worksheet)"
+    return result(IN_PLACE, basis, cc)
+
+
+def _names(states: list[CheckState]) -> str:
+    names = [s.check_id for s in states]
+    return ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")

@@ -1,0 +1,235 @@
+"""Stage the declared CDE scope and the registers as TEMP tables for check SQL.
+
+Tables every check may use (all TEMP, rebuilt for each evaluation):
+
+- ``scope_namespaces(namespace, zone)``: zone ``cde`` or ``connected``; CDE
+  namespaces are the declared ones plus Namespace objects whose labels match
+  a declared selector.
+- ``scope_images(pattern, zone)``: GLOB patterns of CDE images.
+- ``ip_zones(ip, zone)``: every distinct address seen in flows or audit events,
+  classified ``cde`` > ``connected`` > ``internal`` > ``external`` (first match).
+- ``ip_approved(ip, flow_id, side)``: addresses inside an approved flow's CIDRs.
+- ``approved_flows(flow_id, description, business_need, approved_by, approved_on)``,
+  ``approved_flow_namespaces(flow_id, side, namespace)``,
+  ``approved_flow_ports(flow_id, port_low, port_high, protocol)``.
+- ``attestations(...)``: one row per attestation (see registers).
+
+Addresses are classified in Python over *distinct* values only; everything
+per-record stays in SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from auditkit.registers import Registers
+from auditkit.workspace import Scope
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(cidrs: tuple[str, ...]) -> list[_Network]:
+    return [ipaddress.ip_network(c, strict=False) for c in cidrs]
+
+
+def _table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    schema: dict[str, pa.DataType],
+    rows: list[dict[str, Any]],
+) -> None:
+    arrow = pa.table(
+        {col: pa.array([r.get(col) for r in rows], type=t) for col, t in schema.items()}
+    )
+    con.register("_auditkit_stage", arrow)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _auditkit_stage")
+    finally:
+        con.unregister("_auditkit_stage")
+
+
+def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registers) -> None:
+    """Create the scope and register tables described in the module docstring."""
+    s = pa.string()
+    # Namespaces: declared, plus labelled Namespace objects.
+    ns_rows = [{"namespace": n, "zone": "cde"} for n in scope.namespaces]
+    ns_rows += [{"namespace": n, "zone": "connected"} for n in scope.connected_namespaces]
+    _table(con, "scope_namespaces", {"namespace": s, "zone": s}, ns_rows)
+    selectors = [tuple(sel.split("=", 1)) for sel in scope.labels]
+    for key, value in selectors:
+        con.execute(
+            """
+            INSERT INTO scope_namespaces
+            SELECT DISTINCT name, 'cde' FROM current_k8s_objects
+            WHERE kind = 'Namespace' AND json_extract_string(labels, '$."' || ? || '"') = ?
+              AND name NOT IN (SELECT namespace FROM scope_namespaces WHERE zone = 'cde')
+            """,
+            [key.replace('"', ""), value],
+        )
+    _table(
+        con,
+        "scope_labels",
+        {"label_key": s, "label_value": s},
+        [{"label_key": k, "label_value": v} for k, v in selectors],
+    )
+    _table(
+        con,
+        "scope_images",
+        {"pattern": s, "zone": s},
+        [{"pattern": p, "zone": "cde"} for p in scope.images],
+    )
+
+    zones = [
+        ("cde", _networks(scope.cidrs)),
+        ("connected", _networks(scope.connected_cidrs)),
+        ("internal", _networks(scope.internal_cidrs)),
+    ]
+    flow_nets = [
+        (f.id, side, _networks(cidrs))
+        for f in registers.approved_flows
+        for side, cidrs in (("source", f.src_cidrs), ("destination", f.dst_cidrs))
+    ]
+    distinct = con.execute(
+        """
+        SELECT DISTINCT ip FROM (
+            SELECT src_ip AS ip FROM flows UNION ALL SELECT dst_ip FROM flows
+            UNION ALL SELECT source_ip FROM k8s_audit_events
+        ) WHERE ip IS NOT NULL
+        """
+    ).fetchall()
+    zone_rows: list[dict[str, Any]] = []
+    approved_rows: list[dict[str, Any]] = []
+    for (text,) in distinct:
+        try:
+            addr = ipaddress.ip_address(text.strip("[]"))
+        except ValueError:
+            zone_rows.append({"ip": text, "zone": "unknown"})
+            continue
+        zone = next((name for name, nets in zones if any(addr in n for n in nets)), "external")
+        zone_rows.append({"ip": text, "zone": zone})
+        for flow_id, side, nets in flow_nets:
+            if any(addr in n for n in nets):
+                approved_rows.append({"ip": text, "flow_id": flow_id, "side": side})
+    _table(con, "ip_zones", {"ip": s, "zone": s}, zone_rows)
+    _table(con, "ip_approved", {"ip": s, "flow_id": s, "side": s}, approved_rows)
+    _stage_registers(con, registers)
+
+
+SNAPSHOT_TABLES = (
+    "rbac_roles",
+    "rbac_rules",
+    "rbac_bindings",
+    "service_accounts",
+    "network_policies",
+    "k8s_objects",
+    "users",
+)
+
+
+def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    """Create ``current_<table>`` views: the access snapshot in force on ``as_of``.
+
+    Access exports are snapshots. Sources ingested with ``--observed-at`` form
+    dated snapshots: the latest observation date on or before ``as_of`` wins
+    (all files of that date together). Undated sources always count. Snapshots
+    dated after ``as_of`` are ignored.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE current_snapshot_sources AS
+        WITH snap AS (
+            SELECT source_sha256, CAST(observed_at AS DATE) AS day FROM sources
+            WHERE family = 'access'
+        ),
+        latest AS (SELECT max(day) AS day FROM snap WHERE day <= ?)
+        SELECT source_sha256 FROM snap
+        WHERE day IS NULL OR day = (SELECT day FROM latest)
+        """,
+        [as_of],
+    )
+    for table in SNAPSHOT_TABLES:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW current_{table} AS SELECT * FROM {table} "
+            "WHERE source_sha256 IN (SELECT source_sha256 FROM current_snapshot_sources)"
+        )
+
+
+def _stage_registers(con: duckdb.DuckDBPyConnection, registers: Registers) -> None:
+    s, d = pa.string(), pa.date32()
+    flows = registers.approved_flows
+    _table(
+        con,
+        "approved_flows",
+        {"flow_id": s, "description": s, "business_need": s, "approved_by": s, "approved_on": d},
+        [
+            {
+                "flow_id": f.id,
+                "description": f.description,
+                "business_need": f.business_need,
+                "approved_by": f.approved_by,
+                "approved_on": f.approved_on,
+            }
+            for f in flows
+        ],
+    )
+    _table(
+        con,
+        "approved_flow_namespaces",
+        {"flow_id": s, "side": s, "namespace": s},
+        [
+            {"flow_id": f.id, "side": side, "namespace": n}
+            for f in flows
+            for side, names in (("source", f.src_namespaces), ("destination", f.dst_namespaces))
+            for n in names
+        ],
+    )
+    _table(
+        con,
+        "approved_flow_ports",
+        {"flow_id": s, "port_low": pa.int32(), "port_high": pa.int32(), "protocol": s},
+        [
+            {"flow_id": f.id, "port_low": lo, "port_high": hi, "protocol": proto}
+            for f in flows
+            for lo, hi, proto in f.ports
+        ],
+    )
+    _table(
+        con,
+        "attestations",
+        {
+            "attestation_id": s,
+            "requirement": s,
+            "kind": s,
+            "date_start": d,
+            "date_end": d,
+            "performed_by": s,
+            "evidence": s,
+            "result": s,
+            "not_applicable": pa.bool_(),
+            "justification": s,
+            "source_file": s,
+            "locator": s,
+        },
+        [
+            {
+                "attestation_id": a.id,
+                "requirement": a.requirement,
+                "kind": a.kind,
+                "date_start": a.date_start,
+                "date_end": a.date_end,
+                "performed_by": a.performed_by,
+                "evidence": a.evidence,
+                "result": a.result,
+                "not_applicable": a.not_applicable,
+                "justification": a.justification,
+                "source_file": a.source_file,
+                "locator": a.locator,
+            }
+            for a in registers.attestations
+        ],
+    )
