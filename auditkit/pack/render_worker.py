@@ -1,0 +1,29 @@
+"""Child process that renders one HTML file to PDF (see auditkit.pack.pdf.render_pdf)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from auditkit.errors import AuditkitError
+from auditkit.pack.pdf import render_pdf_in_process
+
+
+def main(argv: list[str]) -> int:
+    """Render argv[0] (HTML) to argv[1] (PDF); one error line on stderr on failure."""
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    try:
+        render_pdf_in_process(Path(argv[0]), Path(argv[1]))
+    except AuditkitError as exc:
+        print(exc.one_line(), file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("out of memory while rendering", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
