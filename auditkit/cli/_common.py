@@ -1,0 +1,171 @@
+"""Shared CLI plumbing: options, output helpers and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from auditkit.errors import AuditkitError, CheckExecutionError, UserError
+from auditkit.safe_output import terminal_text
+from auditkit.workspace import Workspace, find_workspace
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: nearest folder at or "
+        "above the current one holding auditkit.toml).",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def workspace(option: Path | None) -> Workspace:
+    """Resolve the workspace from ``--workspace`` or the current folder."""
+    return find_workspace(explicit=option)
+
+
+def stdout_console() -> Console:
+    """Console for results; no markup or highlighting is ever applied to data."""
+    return Console(highlight=False, markup=False, soft_wrap=False)
+
+
+def stderr_console() -> Console:
+    """Console for messages."""
+    return Console(stderr=True, highlight=False, markup=False)
+
+
+def cell(value: Any) -> Text:
+    """A table cell: escaped, never interpreted as markup."""
+    if value is None:
+        return Text("")
+    return Text(terminal_text(value))
+
+
+def print_table(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    styles: dict[int, Callable[[Any], str]] | None = None,
+) -> None:
+    """Print a table to stdout with every value escaped."""
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        cells = []
+        for i, value in enumerate(row):
+            text = cell(value)
+            if styles and i in styles:
+                text.stylize(styles[i](value))
+            cells.append(text)
+        table.add_row(*cells)
+    stdout_console().print(table)
+
+
+def print_json(document: Any) -> None:
+    """Print one JSON document on stdout."""
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def say(message: str) -> None:
+    """A one-line message on stderr (escaped)."""
+    stderr_console().print(Text(terminal_text(message)))
+
+
+RESULT_STYLE = {
+    "In Place": "green",
+    "Not in Place": "bold red",
+    "Not Tested": "yellow",
+    "Not Applicable": "dim",
+    "pass": "green",
+    "fail": "red",
+    "excepted": "magenta",
+    "not_tested": "yellow",
+    "evaluated": "",
+}
+
+
+def result_style(value: Any) -> str:
+    """Colour for a result word (only used on a terminal)."""
+    return RESULT_STYLE.get(str(value), "")
+
+
+@contextmanager
+def progress(
+    enabled: bool, description: str, total: int | None = None
+) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal; silent otherwise. Yields an ``advance()`` callable."""
+    if not enabled or not sys.stderr.isatty() or not sys.stdout.isatty():
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr_console(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The single mapping from exceptions to exit codes."""
+    if isinstance(exc, UserError):
+        return EXIT_BAD_INPUT
+    if isinstance(exc, CheckExecutionError | AuditkitError):
+        return EXIT_INTERNAL
+    return EXIT_INTERNAL
+
+
+def run_cli(app: typer.Typer, args: list[str] | None = None) -> int:
+    """Run the app and translate every outcome into an exit code.
+
+    Typer/click handle usage errors (exit 2), ``--help`` (0) and ``typer.Exit``;
+    every exception auditkit raises is mapped here, in one place.
+    """
+    try:
+        app(args=args, prog_name="auditkit")
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return EXIT_OK
+        return code if isinstance(code, int) else EXIT_BAD_INPUT
+    except AuditkitError as exc:
+        code = exit_code_for(exc)
+        label = "error" if code == EXIT_BAD_INPUT else "internal error"
+        say(f"{label}: {exc.one_line()}")
+        return code
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    except Exception as exc:  # a bug: one line, traceback only on request
+        say(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0])
+        if os.environ.get("AUDITKIT_DEBUG"):
+            traceback.print_exc()
+        else:
+            say("set AUDITKIT_DEBUG=1 to see the traceback")
+        return EXIT_INTERNAL
+    return EXIT_OK

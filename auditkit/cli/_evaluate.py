@@ -1,0 +1,168 @@
+"""``auditkit evaluate`` and ``auditkit runs list``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditkit.catalog import load_catalog
+from auditkit.cli._common import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    JsonOpt,
+    WorkspaceOpt,
+    print_json,
+    print_table,
+    result_style,
+    say,
+    workspace,
+)
+from auditkit.clock import claimed_now
+from auditkit.engine import evaluate as run_evaluation
+from auditkit.errors import ConfigError
+from auditkit.store import open_store
+
+FAIL_ON = {"not-in-place": ("Not in Place",), "not-tested": ("Not in Place", "Not Tested")}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to the app."""
+
+    @app.command("evaluate")
+    def evaluate(
+        as_of: Annotated[
+            str | None,
+            typer.Option("--as-of", help="Evaluate as of this date (default: the period end)."),
+        ] = None,
+        label: Annotated[
+            str | None, typer.Option("--label", help="A note stored with the run.")
+        ] = None,
+        controls: Annotated[
+            list[Path] | None,
+            typer.Option("--controls", help="Extra folder of checks/frameworks (repeatable)."),
+        ] = None,
+        fail_on: Annotated[
+            str | None,
+            typer.Option(
+                "--fail-on",
+                help="Exit 1 when any requirement is not-in-place (or also not-tested).",
+            ),
+        ] = None,
+        workspace_dir: WorkspaceOpt = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Evaluate the framework's checks and store a run.
+
+        Example: auditkit evaluate --as-of 2026-09-30 --fail-on not-in-place
+        """
+        if fail_on is not None and fail_on not in FAIL_ON:
+            raise ConfigError("--fail-on must be not-in-place or not-tested")
+        day = None
+        if as_of:
+            try:
+                day = dt.date.fromisoformat(as_of)
+            except ValueError:
+                raise ConfigError(f"--as-of must be a date, not {as_of!r}") from None
+        ws = workspace(workspace_dir)
+        catalog = load_catalog([*ws.config.controls_dirs, *(controls or [])])
+        with open_store(ws, write=True) as con:
+            summary = run_evaluation(
+                con, ws, catalog, as_of=day, claimed_time=claimed_now(), label=label
+            )
+        if json_out:
+            print_json(summary.to_json())
+        else:
+            print_table(
+                f"Run {summary.run_id}: {summary.framework} as of {summary.as_of}",
+                ["requirement", "result", "CC", "CA", "basis"],
+                [
+                    [
+                        r.id,
+                        r.result,
+                        "yes" if r.compensating_control else "",
+                        "yes" if r.customized_approach else "",
+                        r.basis,
+                    ]
+                    for r in summary.requirements
+                ],
+                styles={1: result_style},
+            )
+            counts = summary.counts()
+            say("; ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+        failing = FAIL_ON.get(fail_on or "", ())
+        hit = any(r.result in failing for r in summary.requirements)
+        raise typer.Exit(EXIT_CHECK_FAILED if hit else EXIT_OK)
+
+    runs_app = typer.Typer(help="Stored evaluation runs.", no_args_is_help=True)
+    app.add_typer(runs_app, name="runs")
+
+    @runs_app.command("list")
+    def runs_list(workspace_dir: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
+        """List every stored run with its counts per result.
+
+        Example: auditkit runs list --json
+        """
+        ws = workspace(workspace_dir)
+        with open_store(ws, write=False) as con:
+            rows = con.execute(
+                """
+                SELECT r.run_id, r.as_of, r.period_start, r.period_end, r.framework_id, r.label,
+                       r.created_at,
+                       count(*) FILTER (q.result = 'In Place'),
+                       count(*) FILTER (q.result = 'Not in Place'),
+                       count(*) FILTER (q.result = 'Not Tested'),
+                       count(*) FILTER (q.result = 'Not Applicable')
+                FROM runs r LEFT JOIN run_requirements q USING (run_id)
+                GROUP BY ALL ORDER BY r.run_id
+                """
+            ).fetchall()
+        docs = [
+            {
+                "run_id": r[0],
+                "as_of": r[1].isoformat(),
+                "period_start": r[2].isoformat(),
+                "period_end": r[3].isoformat(),
+                "framework": r[4],
+                "label": r[5],
+                "created_at": r[6].isoformat() + "Z",
+                "counts": {
+                    "In Place": r[7],
+                    "Not in Place": r[8],
+                    "Not Tested": r[9],
+                    "Not Applicable": r[10],
+                },
+            }
+            for r in rows
+        ]
+        if json_out:
+            print_json({"runs": docs})
+            return
+        print_table(
+            "Runs",
+            [
+                "run",
+                "as of",
+                "period",
+                "framework",
+                "in place",
+                "not in place",
+                "not tested",
+                "n/a",
+                "label",
+            ],
+            [
+                [
+                    d["run_id"],
+                    d["as_of"],
+                    f"{d['period_start']} .. {d['period_end']}",
+                    d["framework"],
+                    *json.loads(json.dumps(list(d["counts"].values()))),
+                    d["label"] or "",
+                ]
+                for d in docs
+            ],
+        )

@@ -1,0 +1,119 @@
+"""``auditkit ingest``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditkit.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    JsonOpt,
+    WorkspaceOpt,
+    print_json,
+    print_table,
+    progress,
+    say,
+    workspace,
+)
+from auditkit.errors import ConfigError
+from auditkit.ingest import IngestOptions, IngestResult, expand_paths, format_names, ingest_paths
+from auditkit.store import open_store
+
+
+def _range(r: IngestResult) -> str:
+    if r.time_min is None:
+        return ""
+    lo = r.time_min.strftime("%Y-%m-%d %H:%M")
+    hi = r.time_max.strftime("%Y-%m-%d %H:%M") if r.time_max else ""
+    return f"{lo} .. {hi}"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the command to the app."""
+
+    @app.command("ingest")
+    def ingest(
+        paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
+        format_name: Annotated[
+            str | None,
+            typer.Option("--format", help="Skip detection and read every file as this format."),
+        ] = None,
+        skip_bad_records: Annotated[
+            bool,
+            typer.Option(
+                "--skip-bad-records",
+                help="Store the good records and quarantine malformed ones "
+                "(default: reject the file).",
+            ),
+        ] = False,
+        vpc_fields: Annotated[
+            str | None,
+            typer.Option(
+                "--vpc-fields",
+                help="LogFormat of headerless VPC flow logs: v2..v5 or the field names in order.",
+            ),
+        ] = None,
+        observed_at: Annotated[
+            str | None,
+            typer.Option(
+                "--observed-at",
+                help="For snapshot exports (RBAC, policies, user inventory): "
+                "the date they describe.",
+            ),
+        ] = None,
+        workspace_dir: WorkspaceOpt = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Ingest scan results, logs, flows and access exports (format detected from content).
+
+        Example: auditkit ingest scans/ audit.log.gz flows/vpc/ --observed-at 2026-09-30
+        """
+        ws = workspace(workspace_dir)
+        observed = None
+        if observed_at:
+            try:
+                observed = dt.datetime.fromisoformat(observed_at)
+            except ValueError:
+                raise ConfigError(f"--observed-at must be a date, not {observed_at!r}") from None
+        if format_name and format_name not in format_names():
+            raise ConfigError(
+                f"unknown --format {format_name!r}; supported: {', '.join(format_names())}"
+            )
+        options = IngestOptions(
+            format=format_name,
+            skip_bad_records=skip_bad_records,
+            vpc_fields=vpc_fields,
+            observed_at=observed,
+        )
+        total = len(expand_paths(paths))
+        with open_store(ws, write=True) as con, progress(not json_out, "ingesting", total) as step:
+            results = ingest_paths(con, paths, options, on_file=lambda _r: step())
+        rejected = [r for r in results if r.status == "rejected"]
+        if json_out:
+            print_json(
+                {
+                    "files": [r.to_json() for r in results],
+                    "stored": sum(r.stored for r in results if r.status == "stored"),
+                    "skipped": sum(r.skipped for r in results),
+                    "rejected": len(rejected),
+                }
+            )
+        else:
+            print_table(
+                None,
+                ["file", "format", "status", "stored", "skipped", "time range"],
+                [
+                    [r.path, r.format or "", r.status, r.stored, r.skipped, _range(r)]
+                    for r in results
+                ],
+            )
+            for r in results:
+                for loc, why in r.skipped_detail[:5]:
+                    say(f"skipped {r.path}:{loc}: {why}")
+            for r in rejected:
+                say(f"error: {r.error}")
+        raise typer.Exit(EXIT_BAD_INPUT if rejected else EXIT_OK)

@@ -1,0 +1,192 @@
+"""``auditkit report``, ``auditkit verify`` and ``auditkit demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditkit.catalog import load_catalog
+from auditkit.cli._common import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    JsonOpt,
+    WorkspaceOpt,
+    print_json,
+    print_table,
+    result_style,
+    say,
+    stdout_console,
+    workspace,
+)
+from auditkit.clock import claimed_now
+from auditkit.errors import KeyMaterialError
+from auditkit.pack.build import PackResult
+
+
+def _pack_summary(pack: PackResult) -> dict[str, object]:
+    return {
+        "pack": str(pack.path),
+        "zip": str(pack.zip_path) if pack.zip_path else None,
+        "run_id": pack.run_id,
+        "pack_id": pack.pack_id,
+        "files": pack.files,
+        "manifest_key_fingerprint_sha256": pack.key_fingerprint,
+        "results": pack.counts,
+        "workbook_truncated_cells": pack.workbook_truncated_cells,
+    }
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to the app."""
+
+    @app.command("report")
+    def report(
+        run: Annotated[int, typer.Option("--run", help="Run id (see 'auditkit runs list').")],
+        out: Annotated[Path, typer.Option("--out", help="Folder to write the pack into.")],
+        make_zip: Annotated[
+            bool, typer.Option("--zip", help="Also write a deterministic zip.")
+        ] = False,
+        force: Annotated[
+            bool, typer.Option("--force", help="Replace an existing pack folder.")
+        ] = False,
+        workspace_dir: WorkspaceOpt = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Write the signed evidence pack for a run: report.pdf, workbook.xlsx, evidence/, manifest.
+
+        Example: auditkit report --run 1 --out ./q3-pack --zip
+        """
+        from auditkit.pack.build import build_pack
+        from auditkit.pack.keys import load_signing_material
+        from auditkit.store import open_store
+
+        ws = workspace(workspace_dir)
+        try:
+            material = load_signing_material(ws.keys_dir)
+        except KeyMaterialError as exc:
+            raise KeyMaterialError(
+                f"{exc.message}; create keys with 'auditkit keygen'",
+                path=exc.path,
+                location=exc.location,
+            ) from None
+        catalog = load_catalog(ws.config.controls_dirs)
+        with open_store(ws, write=False) as con:
+            pack = build_pack(
+                con,
+                catalog,
+                run,
+                out,
+                material,
+                claimed_time=claimed_now(),
+                make_zip=make_zip,
+                force=force,
+            )
+        if json_out:
+            print_json(_pack_summary(pack))
+        else:
+            say(
+                f"pack written to {pack.path} ({pack.files} files)"
+                + (f"; zip {pack.zip_path}" if pack.zip_path else "")
+            )
+            say(f"manifest key fingerprint (sha256): {pack.key_fingerprint}")
+
+    @app.command("verify")
+    def verify(
+        pack: Annotated[Path, typer.Argument(help="Pack folder or zip.")],
+        trust: Annotated[
+            Path | None,
+            typer.Option(
+                "--trust", help="Pinned Ed25519 public key PEM or root CA certificate PEM."
+            ),
+        ] = None,
+        expect_pack_id: Annotated[
+            str | None,
+            typer.Option("--expect-pack-id", help="Fail unless the pack carries this pack id."),
+        ] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Verify a pack offline: signatures, file set, every hash, the PDF signature.
+
+        Exit 0 when every check passes, 1 when anything was tampered with, 2 when it cannot run.
+        Example: auditkit verify ./q3-pack --trust manifest-signing-key.pub.pem
+        """
+        from auditkit.pack.verify import verify_pack
+
+        result = verify_pack(pack, trust=trust, expect_pack_id=expect_pack_id)
+        if json_out:
+            print_json(result.to_json())
+        else:
+            console = stdout_console()
+            from rich.text import Text
+
+            from auditkit.safe_output import terminal_text
+
+            for check in result.checks:
+                mark = Text("ok  ", style="green") if check.ok else Text("FAIL", style="bold red")
+                console.print(mark + Text(f" {check.name}: {terminal_text(check.detail)}"))
+            console.print(Text(terminal_text(result.trust_summary)))
+            if result.claimed_signing_time:
+                console.print(
+                    Text(
+                        f"signing time (claimed by the signer): "
+                        f"{terminal_text(result.claimed_signing_time)}"
+                    )
+                )
+            console.print(
+                Text(
+                    "VERIFIED" if result.ok else "VERIFICATION FAILED",
+                    style="bold green" if result.ok else "bold red",
+                )
+            )
+        raise typer.Exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
+
+    @app.command("demo")
+    def demo(
+        out: Annotated[Path, typer.Option("--out", help="Folder to write the signed pack into.")],
+        keep_workspace: Annotated[
+            Path | None,
+            typer.Option("--keep-workspace", help="Build the demo workspace here and keep it."),
+        ] = None,
+        make_zip: Annotated[
+            bool, typer.Option("--zip", help="Also write a deterministic zip.")
+        ] = False,
+        force: Annotated[
+            bool, typer.Option("--force", help="Replace an existing pack folder.")
+        ] = False,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Run the whole chain on the bundled sample company and write a signed pack.
+
+        Example: auditkit demo --out demo-pack
+        """
+        from auditkit.demo import run_demo
+
+        result = run_demo(
+            out,
+            keep_workspace=keep_workspace,
+            make_zip=make_zip,
+            force=force,
+            on_step=None if json_out else say,
+        )
+        if json_out:
+            print_json(
+                {
+                    **_pack_summary(result.pack),
+                    "ephemeral_key": result.ephemeral_key,
+                    "evaluation": result.summary.to_json(),
+                }
+            )
+            return
+        if result.ephemeral_key:
+            say("no workspace key: signed with a throwaway key made for this demo")
+        print_table(
+            f"Demo run {result.summary.run_id} as of {result.summary.as_of}",
+            ["requirement", "result", "basis"],
+            [[r.id, r.result, r.basis] for r in result.summary.requirements],
+            styles={1: result_style},
+        )
+        say("; ".join(f"{k}: {v}" for k, v in sorted(result.summary.counts().items())))
+        say(f"signed pack written to {result.pack.path}")
+        say(f"check it with: auditkit verify {result.pack.path}")
