@@ -31,7 +31,7 @@ from auditkit.errors import CheckExecutionError, ConfigError
 from auditkit.registers import Registers, load_registers
 from auditkit.rollup import CheckState, RequirementInput, RequirementResult, roll_up
 from auditkit.scope import stage_scope, stage_snapshots
-from auditkit.store import lockdown
+from auditkit.store import first_row, lockdown
 from auditkit.workspace import Workspace
 
 ROWS_TABLE = "_auditkit_check_rows"
@@ -219,7 +219,7 @@ def _insert_run(
             "ORDER BY path, source_sha256"
         ).fetchall()
     ]
-    row = con.execute("SELECT nextval('run_id_seq')").fetchone()
+    row = first_row(con.execute("SELECT nextval('run_id_seq')"))
     assert row is not None
     run_id = int(row[0])
     con.execute(
@@ -296,11 +296,13 @@ def _missing_data(
     con: duckdb.DuckDBPyConnection, check: Check, config: Any, as_of: dt.date
 ) -> str | None:
     for req in check.requires:
-        exists = con.execute(
-            "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = ?) "
-            "+ (SELECT count(*) FROM duckdb_views() WHERE view_name = ?)",
-            [req.table, req.table],
-        ).fetchone()
+        exists = first_row(
+            con.execute(
+                "SELECT (SELECT count(*) FROM duckdb_tables() WHERE table_name = ?) "
+                "+ (SELECT count(*) FROM duckdb_views() WHERE view_name = ?)",
+                [req.table, req.table],
+            )
+        )
         if not exists or not exists[0]:
             raise CheckExecutionError(
                 check.id, f"requires unknown table {req.table!r}", path=check.yaml_path
@@ -314,7 +316,7 @@ def _missing_data(
         else:
             sql, args = f'SELECT count(*) FROM "{req.table}"', []
         try:
-            row = con.execute(sql, args).fetchone()
+            row = first_row(con.execute(sql, args))
         except duckdb.Error as exc:
             raise CheckExecutionError(
                 check.id, str(exc).splitlines()[0], path=check.yaml_path
@@ -355,7 +357,7 @@ def _run_check(
                 check.id, str(exc).splitlines()[0], path=check.sql_path
             ) from None
         _validate_rows(con, check)
-        row = con.execute(f"SELECT count(*) FROM {ROWS_TABLE}").fetchone()
+        row = first_row(con.execute(f"SELECT count(*) FROM {ROWS_TABLE}"))
         if (not row or not row[0]) and check.on_empty == "not_tested":
             missing = check.empty_reason or "the population was empty"
     if missing is not None:
@@ -363,8 +365,9 @@ def _run_check(
         _store_check(con, run_id, check, outcome)
         return outcome, CheckState(check.id, "not_tested", missing)
     _store_results(con, run_id, check)
-    counts = con.execute(
-        """
+    counts = first_row(
+        con.execute(
+            """
         SELECT count(*),
             count(*) FILTER (status = 'pass'), count(*) FILTER (status = 'fail'),
             count(*) FILTER (status = 'excepted'), count(*) FILTER (status = 'not_applicable'),
@@ -373,8 +376,9 @@ def _run_check(
         FROM run_results r LEFT JOIN _auditkit_exceptions e ON e.exception_id = r.exception_id
         WHERE run_id = ? AND r.check_id = ?
         """,
-        [run_id, check.id],
-    ).fetchone()
+            [run_id, check.id],
+        )
+    )
     assert counts is not None
     (
         outcome.population,
@@ -415,8 +419,9 @@ def _validate_rows(con: duckdb.DuckDBPyConnection, check: Check) -> None:
         raise CheckExecutionError(
             check.id, f"result lacks column(s) {', '.join(missing)}", path=check.sql_path
         )
-    bad = con.execute(
-        f"""
+    bad = first_row(
+        con.execute(
+            f"""
         SELECT
             count(*) FILTER (resource IS NULL OR reason IS NULL),
             count(*) FILTER (status IS NULL OR status NOT IN ({placeholders})),
@@ -424,8 +429,9 @@ def _validate_rows(con: duckdb.DuckDBPyConnection, check: Check) -> None:
                 SELECT resource FROM {ROWS_TABLE} GROUP BY resource HAVING count(*) > 1))
         FROM {ROWS_TABLE}
         """,
-        list(ROW_STATUSES),
-    ).fetchone()
+            list(ROW_STATUSES),
+        )
+    )
     assert bad is not None
     if bad[0]:
         raise CheckExecutionError(
@@ -502,9 +508,12 @@ def _record_exceptions(
     con: duckdb.DuckDBPyConnection, run_id: int, registers: Registers, as_of: dt.date
 ) -> None:
     for e in registers.exceptions:
-        row = con.execute(
-            "SELECT count(*) FROM run_results WHERE run_id = ? AND exception_id = ?", [run_id, e.id]
-        ).fetchone()
+        row = first_row(
+            con.execute(
+                "SELECT count(*) FROM run_results WHERE run_id = ? AND exception_id = ?",
+                [run_id, e.id],
+            )
+        )
         matched = int(row[0]) if row else 0
         if as_of > e.expires:
             state = "expired"
@@ -514,11 +523,13 @@ def _record_exceptions(
             state = "applied" if matched else "unmatched"
         if state in ("expired", "not yet approved"):
             # An exception that no longer applies still names the items it would cover.
-            hit = con.execute(
-                "SELECT count(*) FROM run_results WHERE run_id = ? AND check_id = ? "
-                "AND status = 'fail' AND (resource = ? OR fingerprint = ?)",
-                [run_id, e.check, e.resource, e.fingerprint],
-            ).fetchone()
+            hit = first_row(
+                con.execute(
+                    "SELECT count(*) FROM run_results WHERE run_id = ? AND check_id = ? "
+                    "AND status = 'fail' AND (resource = ? OR fingerprint = ?)",
+                    [run_id, e.check, e.resource, e.fingerprint],
+                )
+            )
             matched = int(hit[0]) if hit else 0
         detail = {
             "kind": e.kind,

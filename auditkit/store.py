@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -21,6 +22,16 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 SCHEMA_VERSION = "1"
 
 _PID_RE = re.compile(r"PID (\d+)")
+
+
+def first_row(result: duckdb.DuckDBPyConnection) -> Any:
+    """The first row of a result, fetching the rest so the connection is free again.
+
+    DuckDB refuses some operations (``register``) while a result is
+    unfinished, and ``fetchone()`` leaves it unfinished.
+    """
+    rows = result.fetchall()
+    return rows[0] if rows else None
 
 
 def schema_statements() -> list[str]:
@@ -81,14 +92,21 @@ def open_store(ws: Workspace, *, write: bool) -> Iterator[duckdb.DuckDBPyConnect
     Writers hold the lock exclusively; readers share it and open DuckDB
     read-only. The connection is checkpointed and closed on exit.
     """
-    if not ws.db_path.exists():
-        raise WorkspaceError("the workspace has no store; run 'auditkit init' first", path=ws.root)
+    if not ws.db_path.exists() and not write:
+        raise WorkspaceError(
+            "the workspace has no data yet; run 'auditkit ingest' first", path=ws.root
+        )
     with ws.lock(exclusive=write):
         con = _connect(ws, read_only=not write)
         try:
-            version = con.execute(
-                "SELECT value FROM schema_meta WHERE key = 'schema_version'"
-            ).fetchone()
+            has_meta = first_row(
+                con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_meta'")
+            )
+            version = (
+                first_row(con.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'"))
+                if has_meta and has_meta[0]
+                else None
+            )
             if version is None or version[0] != SCHEMA_VERSION:
                 if not write:
                     raise WorkspaceError(

@@ -227,6 +227,12 @@ _TOP_KEYS = {
     "params",
 }
 _SCOPE_KEYS = set(Scope.__dataclass_fields__)
+_SECTION_KEYS = {
+    "organisation": {"name", "entity_type"},
+    "period": {"start", "end"},
+    "paths": {"exceptions", "attestations", "approved_flows", "controls"},
+    "store": {"memory_limit", "threads"},
+}
 
 
 def load_config(path: Path) -> WorkspaceConfig:
@@ -247,6 +253,12 @@ def load_config(path: Path) -> WorkspaceConfig:
     unknown = set(raw) - _TOP_KEYS
     if unknown:
         raise err(sorted(unknown)[0], f"unknown section {sorted(unknown)[0]!r}")
+    for section, allowed in _SECTION_KEYS.items():
+        value = raw.get(section)
+        if isinstance(value, dict):
+            extra = sorted(set(value) - allowed)
+            if extra:
+                raise err(f"{section}.{extra[0]}", f"unknown key {extra[0]!r} in [{section}]")
     org = _table(raw, "organisation", err)
     name = org.get("name")
     if not isinstance(name, str) or not name.strip():

@@ -44,8 +44,13 @@ def workspace(option: Path | None) -> Workspace:
 
 
 def stdout_console() -> Console:
-    """Console for results; no markup or highlighting is ever applied to data."""
-    return Console(highlight=False, markup=False, soft_wrap=False)
+    """Console for results; no markup or highlighting is ever applied to data.
+
+    Piped output gets a wide fixed width so rows are not folded for a terminal
+    that is not there.
+    """
+    width = None if sys.stdout.isatty() else 200
+    return Console(highlight=False, markup=False, soft_wrap=False, width=width)
 
 
 def stderr_console() -> Console:
@@ -87,8 +92,9 @@ def print_json(document: Any) -> None:
 
 
 def say(message: str) -> None:
-    """A one-line message on stderr (escaped)."""
-    stderr_console().print(Text(terminal_text(message)))
+    """A one-line message on stderr (escaped, never wrapped)."""
+    sys.stderr.write(terminal_text(message) + "\n")
+    sys.stderr.flush()
 
 
 RESULT_STYLE = {

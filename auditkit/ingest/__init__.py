@@ -24,6 +24,7 @@ from auditkit.ingest import k8s_audit, k8s_objects, trivy, users_csv, vpc_flow
 from auditkit.ingest.base import Format, LoadContext, SourceFile
 from auditkit.ingest.detect import choose_format, sniff
 from auditkit.ingest.jsonlines import drop_staging
+from auditkit.store import first_row
 
 FORMATS: list[Format] = [
     *trivy.FORMATS,
@@ -117,12 +118,14 @@ def ingest_file(
     """Ingest one file atomically. Raises UserError subclasses for bad input."""
     source = SourceFile.open(path, display)
     result = IngestResult(path=source.display, sha256=source.sha256)
-    if con.execute("SELECT 1 FROM sources WHERE source_sha256 = ?", [source.sha256]).fetchone():
-        row = con.execute(
-            "SELECT format, family, records_stored, records_skipped, time_min, time_max "
-            "FROM sources WHERE source_sha256 = ?",
-            [source.sha256],
-        ).fetchone()
+    if first_row(con.execute("SELECT 1 FROM sources WHERE source_sha256 = ?", [source.sha256])):
+        row = first_row(
+            con.execute(
+                "SELECT format, family, records_stored, records_skipped, time_min, time_max "
+                "FROM sources WHERE source_sha256 = ?",
+                [source.sha256],
+            )
+        )
         assert row is not None
         result.status = "already present"
         result.format, result.family = row[0], row[1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from auditkit.ingest.base import LoadContext
+from auditkit.store import first_row
 
 LINES_TABLE = "_auditkit_lines"
 
@@ -40,7 +41,7 @@ def stage_lines(ctx: LoadContext) -> int:
         SELECT rowid + 1 AS line_no, line FROM {LINES_TABLE}
         """
     )
-    row = con.execute(f"SELECT count(*) FROM {LINES_TABLE}").fetchone()
+    row = first_row(con.execute(f"SELECT count(*) FROM {LINES_TABLE}"))
     return int(row[0]) if row else 0
 
 

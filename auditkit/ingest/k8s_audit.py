@@ -18,6 +18,7 @@ from typing import Any
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
 from auditkit.ingest.jsonlines import LINES_TABLE, prepare_lines, reject_invalid_lines
 from auditkit.ingest.safeload import pointer
+from auditkit.store import first_row
 
 PARSER_VERSION = "1"
 EVENTS_TABLE = "_auditkit_audit_events"
@@ -202,11 +203,13 @@ def _load(ctx: LoadContext) -> LoadStats:
         [sha],
     )
     stats = LoadStats()
-    row = con.execute(
-        "SELECT count(*), min(event_time), max(event_time) FROM k8s_audit_events "
-        "WHERE source_sha256 = ?",
-        [sha],
-    ).fetchone()
+    row = first_row(
+        con.execute(
+            "SELECT count(*), min(event_time), max(event_time) FROM k8s_audit_events "
+            "WHERE source_sha256 = ?",
+            [sha],
+        )
+    )
     if row:
         stats.stored = int(row[0])
         stats.time_min, stats.time_max = row[1], row[2]

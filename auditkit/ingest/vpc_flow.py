@@ -14,6 +14,7 @@ import re
 from auditkit.errors import InputError
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
 from auditkit.ingest.jsonlines import LINES_TABLE, prepare_lines
+from auditkit.store import first_row
 
 PARSER_VERSION = "1"
 
@@ -237,9 +238,12 @@ def load_with_fields(ctx: LoadContext, fields: list[str] | None) -> LoadStats:
         """,
         [sha],
     )
-    row = con.execute(
-        "SELECT count(*), min(start_time), max(end_time) FROM flows WHERE source_sha256 = ?", [sha]
-    ).fetchone()
+    row = first_row(
+        con.execute(
+            "SELECT count(*), min(start_time), max(end_time) FROM flows WHERE source_sha256 = ?",
+            [sha],
+        )
+    )
     stats = LoadStats()
     if row:
         stats.stored, stats.time_min, stats.time_max = int(row[0]), row[1], row[2]

@@ -341,7 +341,7 @@ def generate_keys(
     if existing and not overwrite:
         raise KeyMaterialError(
             f"signing keys already exist ({', '.join(existing)}); "
-            "refusing to overwrite without overwrite=True",
+            "refusing to replace them (auditkit keygen --force rotates them)",
             path=keys_dir,
         )
     _install(keys_dir, files)

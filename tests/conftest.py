@@ -1,0 +1,50 @@
+"""Shared fixtures: run the real CLI in-process and build small workspaces."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from auditkit.cli import run
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+
+
+@dataclass
+class CliResult:
+    """Exit code and captured output of one CLI invocation."""
+
+    code: int
+    out: str
+    err: str
+
+
+CliRunner = Callable[..., CliResult]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run ``auditkit`` with arguments; returns code, stdout and stderr."""
+
+    def invoke(*args: str | Path) -> CliResult:
+        capsys.readouterr()
+        code = run([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture
+def mini_workspace(tmp_path: Path, cli: CliRunner) -> Path:
+    """The hand-made mini environment (tests/fixtures/mini), ingested."""
+    ws = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "mini", ws)
+    assert cli("ingest", ws / "scans", ws / "runtime", ws / "flows", "-w", ws).code == 0
+    assert cli("ingest", ws / "access", "--observed-at", "2026-09-30", "-w", ws).code == 0
+    return ws
