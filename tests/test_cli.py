@@ -21,16 +21,35 @@ def one_line_error(err: str) -> str:
 def test_help_and_version(cli: CliRunner) -> None:
     res = cli("--help")
     assert res.code == 0
-    for command in ("init", "ingest", "evaluate", "report", "verify", "demo", "keygen", "runs",
-                    "controls"):
+    for command in (
+        "init",
+        "ingest",
+        "evaluate",
+        "report",
+        "verify",
+        "demo",
+        "keygen",
+        "runs",
+        "controls",
+    ):
         assert command in res.out
     assert cli("--version").code == 0
 
 
 def test_every_command_has_help_with_an_example(cli: CliRunner) -> None:
-    for args in (["init"], ["ingest"], ["evaluate"], ["report"], ["verify"], ["demo"], ["keygen"],
-                 ["runs", "list"], ["controls", "list"], ["controls", "show"],
-                 ["controls", "lint"]):
+    for args in (
+        ["init"],
+        ["ingest"],
+        ["evaluate"],
+        ["report"],
+        ["verify"],
+        ["demo"],
+        ["keygen"],
+        ["runs", "list"],
+        ["controls", "list"],
+        ["controls", "show"],
+        ["controls", "lint"],
+    ):
         res = cli(*args, "--help")
         assert res.code == 0, args
         assert "Example:" in res.out, args
@@ -48,7 +67,9 @@ def test_no_workspace_is_a_clear_error(cli: CliRunner, tmp_path: Path, monkeypat
     assert "auditkit.toml" in one_line_error(res.err)
 
 
-def test_workspace_found_from_a_subfolder(cli: CliRunner, mini_workspace: Path, monkeypatch) -> None:
+def test_workspace_found_from_a_subfolder(
+    cli: CliRunner, mini_workspace: Path, monkeypatch
+) -> None:
     sub = mini_workspace / "scans"
     monkeypatch.chdir(sub)
     res = cli("evaluate", "--json")
@@ -99,12 +120,14 @@ def test_fail_on_sets_exit_1(cli: CliRunner, mini_workspace: Path) -> None:
     assert cli("evaluate", "-w", mini_workspace, "--fail-on", "not-in-place").code == 1
 
 
-def test_check_sql_error_exits_3_naming_the_check(cli: CliRunner, mini_workspace: Path,
-                                                  tmp_path: Path) -> None:
+def test_check_sql_error_exits_3_naming_the_check(
+    cli: CliRunner, mini_workspace: Path, tmp_path: Path
+) -> None:
     extra = tmp_path / "extra"
     (extra / "checks" / "broken").mkdir(parents=True)
     (extra / "frameworks").mkdir()
-    (extra / "checks" / "broken" / "broken_check.yaml").write_text(textwrap.dedent("""\
+    (extra / "checks" / "broken" / "broken_check.yaml").write_text(
+        textwrap.dedent("""\
         id: broken_check
         title: A check whose SQL does not run
         description: Selects from a table that does not exist.
@@ -113,9 +136,11 @@ def test_check_sql_error_exits_3_naming_the_check(cli: CliRunner, mini_workspace
         requires: []
         evidence_columns: []
         remediation: None.
-    """))
+    """)
+    )
     (extra / "checks" / "broken" / "broken_check.sql").write_text("SELECT * FROM no_such_table")
-    (extra / "frameworks" / "broken-fw.yaml").write_text(textwrap.dedent("""\
+    (extra / "frameworks" / "broken-fw.yaml").write_text(
+        textwrap.dedent("""\
         id: broken-fw
         title: Broken
         version: "1"
@@ -123,7 +148,8 @@ def test_check_sql_error_exits_3_naming_the_check(cli: CliRunner, mini_workspace
           - id: "X.1"
             title: Anything
             checks: [broken_check]
-    """))
+    """)
+    )
     cfg = mini_workspace / "auditkit.toml"
     cfg.write_text('framework = "broken-fw"\n' + cfg.read_text())
     res = cli("evaluate", "-w", mini_workspace, "--controls", extra)
@@ -136,15 +162,20 @@ def test_check_sql_error_exits_3_naming_the_check(cli: CliRunner, mini_workspace
 
 def test_second_writer_gets_workspace_busy(cli: CliRunner, mini_workspace: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             from auditkit.workspace import Workspace
             ws = Workspace(__import__('pathlib').Path({str(mini_workspace)!r}))
             with ws.lock():
                 print('locked', flush=True)
                 time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout is not None
@@ -160,8 +191,9 @@ def test_second_writer_gets_workspace_busy(cli: CliRunner, mini_workspace: Path)
             holder.stdout.close()
 
 
-def test_internal_errors_exit_3_without_traceback(cli: CliRunner, monkeypatch,
-                                                  mini_workspace: Path) -> None:
+def test_internal_errors_exit_3_without_traceback(
+    cli: CliRunner, monkeypatch, mini_workspace: Path
+) -> None:
     import auditkit.engine
 
     def boom(*args: object, **kwargs: object) -> None:
@@ -187,9 +219,13 @@ def test_terminal_output_escapes_control_characters(cli: CliRunner, tmp_path: Pa
 
 
 def test_json_outputs_are_single_documents(cli: CliRunner, mini_workspace: Path) -> None:
-    for args in (["evaluate", "--json"], ["runs", "list", "--json"], ["controls", "list", "--json"],
-                 ["controls", "show", "vuln_critical_patch_window", "--json"],
-                 ["controls", "lint", "--json"]):
+    for args in (
+        ["evaluate", "--json"],
+        ["runs", "list", "--json"],
+        ["controls", "list", "--json"],
+        ["controls", "show", "vuln_critical_patch_window", "--json"],
+        ["controls", "lint", "--json"],
+    ):
         res = cli(*args, "-w", mini_workspace)
         assert res.code == 0, (args, res.err)
         json.loads(res.out)

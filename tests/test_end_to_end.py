@@ -15,8 +15,18 @@ from tests.conftest import FIXTURES, CliRunner
 @pytest.fixture
 def pack(cli: CliRunner, tmp_path: Path) -> tuple[Path, Path]:
     ws = tmp_path / "ws"
-    res = cli("init", ws, "--org", "Mini Test Payments", "--entity-type", "service_provider",
-              "--period-start", "2026-07-01", "--period-end", "2026-09-30")
+    res = cli(
+        "init",
+        ws,
+        "--org",
+        "Mini Test Payments",
+        "--entity-type",
+        "service_provider",
+        "--period-start",
+        "2026-07-01",
+        "--period-end",
+        "2026-09-30",
+    )
     assert res.code == 0, res.err
     cfg = ws / "auditkit.toml"
     cfg.write_text((FIXTURES / "mini" / "auditkit.toml").read_text())
@@ -44,22 +54,34 @@ def pack(cli: CliRunner, tmp_path: Path) -> tuple[Path, Path]:
 
 def test_pack_has_every_part_and_verifies(cli: CliRunner, pack: tuple[Path, Path]) -> None:
     ws, out = pack
-    for name in ("report.pdf", "workbook.xlsx", "manifest.dsse.json", "VERIFY.md",
-                 "keys/manifest-signing-key.pub.pem", "keys/pdf-signing-chain.pem",
-                 "evidence/sources.csv",
-                 "evidence/vuln_critical_patch_window/findings.csv",
-                 "evidence/vuln_critical_patch_window/population.parquet"):
+    for name in (
+        "report.pdf",
+        "workbook.xlsx",
+        "manifest.dsse.json",
+        "VERIFY.md",
+        "keys/manifest-signing-key.pub.pem",
+        "keys/pdf-signing-chain.pem",
+        "evidence/sources.csv",
+        "evidence/vuln_critical_patch_window/findings.csv",
+        "evidence/vuln_critical_patch_window/population.parquet",
+    ):
         assert (out / name).is_file(), name
     # Private keys never enter a pack; on disk they are 0600.
-    assert not any("pem" in p.name and "pub" not in p.name and "chain" not in p.name
-                   for p in out.rglob("*"))
+    assert not any(
+        "pem" in p.name and "pub" not in p.name and "chain" not in p.name for p in out.rglob("*")
+    )
     for key in (ws / ".auditkit" / "keys").glob("*-key.pem"):
         assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     res = cli("verify", out)
     assert res.code == 0, res.out + res.err
     assert "VERIFIED" in res.out
-    trusted = cli("verify", out, "--trust", ws / ".auditkit" / "keys" / "manifest-signing-key.pub.pem",
-                  "--json")
+    trusted = cli(
+        "verify",
+        out,
+        "--trust",
+        ws / ".auditkit" / "keys" / "manifest-signing-key.pub.pem",
+        "--json",
+    )
     assert trusted.code == 0
     assert json.loads(trusted.out)["ok"] is True
 
@@ -85,16 +107,18 @@ def test_verify_of_a_missing_pack_exits_2(cli: CliRunner, tmp_path: Path) -> Non
     assert res.code == 2
 
 
-def test_report_of_unknown_run_is_a_clear_error(cli: CliRunner, pack: tuple[Path, Path],
-                                                tmp_path: Path) -> None:
+def test_report_of_unknown_run_is_a_clear_error(
+    cli: CliRunner, pack: tuple[Path, Path], tmp_path: Path
+) -> None:
     ws, _ = pack
     res = cli("report", "--run", "99", "--out", tmp_path / "p2", "-w", ws)
     assert res.code == 2
     assert "no run 99" in res.err
 
 
-def test_report_without_keys_says_how_to_make_them(cli: CliRunner, mini_workspace: Path,
-                                                   tmp_path: Path) -> None:
+def test_report_without_keys_says_how_to_make_them(
+    cli: CliRunner, mini_workspace: Path, tmp_path: Path
+) -> None:
     assert cli("evaluate", "-w", mini_workspace).code == 0
     res = cli("report", "--run", "1", "--out", tmp_path / "p", "-w", mini_workspace)
     assert res.code == 2
