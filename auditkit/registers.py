@@ -67,6 +67,7 @@ class Attestation:
     notes: str | None
     source_file: str
     locator: str
+    source_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,13 +111,16 @@ def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=str))
 
 
+def _shown(path: Path, base: Path) -> str:
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def _read(path: Path, digests: dict[str, str], base: Path) -> Any:
     data = path.read_bytes()
-    try:
-        shown = path.relative_to(base).as_posix()
-    except ValueError:
-        shown = str(path)
-    digests[shown] = hashlib.sha256(data).hexdigest()
+    digests[_shown(path, base)] = hashlib.sha256(data).hexdigest()
     try:
         return load_yaml_file_text(data.decode("utf-8"), source=str(path))
     except UnicodeDecodeError:
@@ -318,8 +322,9 @@ def load_attestations(path: Path | None, digests: dict[str, str], base: Path) ->
                     not_applicable=not_applicable,
                     justification=justification,
                     notes=e.text("notes", required=False),
-                    source_file=file.name,
+                    source_file=_shown(file, base),
                     locator=where,
+                    source_sha256=digests[_shown(file, base)],
                 )
             )
     return out

@@ -214,6 +214,7 @@ def _stage_registers(con: duckdb.DuckDBPyConnection, registers: Registers) -> No
             "justification": s,
             "source_file": s,
             "locator": s,
+            "source_sha256": s,
         },
         [
             {
@@ -229,6 +230,7 @@ def _stage_registers(con: duckdb.DuckDBPyConnection, registers: Registers) -> No
                 "justification": a.justification,
                 "source_file": a.source_file,
                 "locator": a.locator,
+                "source_sha256": a.source_sha256,
             }
             for a in registers.attestations
         ],

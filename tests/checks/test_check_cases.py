@@ -141,6 +141,9 @@ def test_check_case(case: Path, tmp_path: Path) -> None:
     for resource, status, reason, sha, locator in rows:
         assert reason and reason.strip(), resource
         if status in ("fail", "excepted"):
-            assert sha and locator, f"finding {resource!r} does not lead to a source record"
+            absent = (locator or "").startswith("absent:")
+            assert (sha and locator) or absent, (
+                f"finding {resource!r} leads neither to a source record nor to a named absence"
+            )
     if "result" in expected:
         assert summary.requirements[0].result == expected["result"], summary.requirements[0].basis
