@@ -20,7 +20,19 @@ from typing import Any
 import duckdb
 
 from auditkit.errors import AuditkitError, InputError, MalformedRecordsError, UserError
-from auditkit.ingest import k8s_audit, k8s_objects, trivy, users_csv, vpc_flow
+from auditkit.ingest import (
+    cyclonedx,
+    grype,
+    k8s_audit,
+    k8s_objects,
+    kubebench,
+    kubescape,
+    sarif,
+    spdx,
+    trivy,
+    users_csv,
+    vpc_flow,
+)
 from auditkit.ingest.base import Format, LoadContext, SourceFile
 from auditkit.ingest.detect import choose_format, sniff
 from auditkit.ingest.jsonlines import drop_staging
@@ -28,6 +40,12 @@ from auditkit.store import first_row
 
 FORMATS: list[Format] = [
     *trivy.FORMATS,
+    *grype.FORMATS,
+    *sarif.FORMATS,
+    *cyclonedx.FORMATS,
+    *spdx.FORMATS,
+    *kubebench.FORMATS,
+    *kubescape.FORMATS,
     *k8s_audit.FORMATS,
     *vpc_flow.FORMATS,
     *users_csv.FORMATS,

@@ -306,3 +306,109 @@ def batched(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+# -- Helpers for the whole-document scan formats (grype, SARIF, SBOMs, CIS tools) ----------
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty dict (missing means "none")."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a JSON array, else an empty list (missing or null means "none")."""
+    return value if isinstance(value, list) else []
+
+
+def as_float(value: Any) -> float | None:
+    """A number from a JSON number or a numeric string (``"7.5"``); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if number == number and abs(number) != float("inf") else None
+    return None
+
+
+def text_or_none(value: Any) -> str | None:
+    """A non-empty string, or None."""
+    return value if isinstance(value, str) and value != "" else None
+
+
+def severity_from_score(score: float | None) -> str:
+    """CVSS v3 qualitative bands: 9.0+ critical, 7.0+ high, 4.0+ medium, >0 low, 0 info."""
+    if score is None:
+        return "unknown"
+    if score >= 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    if score > 0.0:
+        return "low"
+    return "info"
+
+
+SCAN_TABLES = ("vulnerabilities", "config_findings", "secret_findings", "sbom_packages")
+
+
+@dataclass
+class ScanRows:
+    """The rows one scan-family file produces, written together by :meth:`flush`.
+
+    Every row gets ``source_sha256``; ``scan_id`` is ``<sha256>:<locator of the target>``.
+    Records (what ``records_stored`` counts) are the rows of :data:`SCAN_TABLES`;
+    ``scans`` rows describe targets and are not counted.
+    """
+
+    ctx: LoadContext
+    scanner: str
+    scanner_version: str | None = None
+    scanned_at: dt.datetime | None = None
+    scans: list[dict[str, Any]] = field(default_factory=list)
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def scan(self, locator: str, kind: str, **fields: Any) -> str:
+        """Add a ``scans`` row for one scanned target; returns its scan_id."""
+        scan_id = f"{self.ctx.source.sha256}:{locator}"
+        row: dict[str, Any] = {
+            "scan_id": scan_id,
+            "source_sha256": self.ctx.source.sha256,
+            "locator": locator,
+            "scanner": self.scanner,
+            "scanner_version": self.scanner_version,
+            "scan_kind": kind,
+            "scanned_at": self.scanned_at,
+        }
+        row.update(fields)
+        self.scans.append(row)
+        return scan_id
+
+    def add(self, table: str, locator: str, scan_id: str, **fields: Any) -> None:
+        """Add one record to ``table`` (one of :data:`SCAN_TABLES`)."""
+        if table not in SCAN_TABLES:
+            raise ValueError(f"not a scan-family record table: {table}")
+        row: dict[str, Any] = {
+            "source_sha256": self.ctx.source.sha256,
+            "locator": locator,
+            "scan_id": scan_id,
+        }
+        row.update(fields)
+        self.rows.setdefault(table, []).append(row)
+
+    def flush(self) -> LoadStats:
+        """Insert everything; the time range is the scans' ``scanned_at``."""
+        stats = LoadStats()
+        self.ctx.insert_rows("scans", self.scans)
+        for table in SCAN_TABLES:
+            stats.stored += self.ctx.insert_rows(table, self.rows.get(table, []))
+        for row in self.scans:
+            stats.widen(row.get("scanned_at"))
+        return stats

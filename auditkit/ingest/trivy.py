@@ -9,12 +9,15 @@ from "never scanned".
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 from auditkit.ingest.base import (
     Format,
     LoadContext,
     LoadStats,
+    ScanRows,
+    as_dict,
+    as_list,
     as_str_list,
     first_present,
     normalize_severity,
@@ -36,6 +39,10 @@ _STATUS_TO_FIX = {
 }
 
 
+_K8S_SECTIONS = ("Resources", "Findings", "Vulnerabilities", "Misconfigurations")
+_MODIFIED = "ExperimentalModifiedFindings"  # findings suppressed by VEX or an ignore file
+
+
 def _is_trivy_report(doc: Any) -> bool:
     return (
         isinstance(doc, dict)
@@ -46,10 +53,11 @@ def _is_trivy_report(doc: Any) -> bool:
 
 
 def _is_trivy_k8s(doc: Any) -> bool:
+    # A clean current-source report is {SchemaVersion, ClusterName}: Resources is omitempty.
     return (
         isinstance(doc, dict)
         and "ClusterName" in doc
-        and any(k in doc for k in ("Resources", "Findings", "Vulnerabilities", "Misconfigurations"))
+        and any(k in doc for k in (*_K8S_SECTIONS, "SchemaVersion"))
     )
 
 
@@ -64,8 +72,17 @@ def _is_legacy(doc: Any) -> bool:
     )
 
 
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+_Obj = dict[str, Any]
+_obj = as_dict
+
+
+class _Where(NamedTuple):
+    """Where a finding sits: its scan, Result target, Result and Kubernetes resource."""
+
+    scan_id: str
+    target: Any
+    result: _Obj
+    k8s: _Obj
 
 
 def split_image_ref(ref: str | None) -> tuple[str | None, str | None, str | None]:
@@ -114,30 +131,14 @@ def _cvss(vuln: dict[str, Any]) -> tuple[float | None, str | None]:
     return None, None
 
 
-class _Collector:
-    def __init__(self, ctx: LoadContext, scanned_at: dt.datetime | None, version: str | None):
-        self.ctx = ctx
-        self.scanned_at = scanned_at
-        self.version = version
-        self.scans: list[dict[str, Any]] = []
-        self.vulns: list[dict[str, Any]] = []
-        self.misconfigs: list[dict[str, Any]] = []
-        self.secrets: list[dict[str, Any]] = []
+class _Collector(ScanRows):
+    """A file's Trivy rows: ``vulns``/``misconfigs``/``secrets`` are the ScanRows tables."""
 
-    def scan(self, locator: str, kind: str, **fields: Any) -> str:
-        scan_id = f"{self.ctx.source.sha256}:{locator}"
-        row = {
-            "scan_id": scan_id,
-            "source_sha256": self.ctx.source.sha256,
-            "locator": locator,
-            "scanner": "trivy",
-            "scanner_version": self.version,
-            "scan_kind": kind,
-            "scanned_at": self.scanned_at,
-        }
-        row.update(fields)
-        self.scans.append(row)
-        return scan_id
+    def __init__(self, ctx: LoadContext, scanned_at: dt.datetime | None, version: str | None):
+        super().__init__(ctx, "trivy", scanner_version=version, scanned_at=scanned_at)
+        self.vulns = self.rows.setdefault("vulnerabilities", [])
+        self.misconfigs = self.rows.setdefault("config_findings", [])
+        self.secrets = self.rows.setdefault("secret_findings", [])
 
     def results(
         self, scan_id: str, results: Any, base: tuple[str | int, ...], k8s: dict[str, Any]
@@ -152,7 +153,7 @@ class _Collector:
             if not isinstance(result, dict):
                 self.ctx.reject("#" + pointer(*where), "result is not an object")
                 continue
-            target = result.get("Target")
+            at = _Where(scan_id, result.get("Target"), result, k8s)
             for kind, rows, builder in (
                 ("Vulnerabilities", self.vulns, self._vuln),
                 ("Misconfigurations", self.misconfigs, self._misconfig),
@@ -169,19 +170,41 @@ class _Collector:
                     if not isinstance(item, dict):
                         self.ctx.reject(loc, "finding is not an object")
                         continue
-                    row = builder(item, loc, scan_id, target, result, k8s)
+                    row = builder(item, loc, at)
                     if row is not None:
                         rows.append(row)
+            for i, mod in enumerate(as_list(result.get(_MODIFIED))):
+                self._modified(mod, "#" + pointer(*where, _MODIFIED, i), at)
 
-    def _vuln(
-        self,
-        v: dict[str, Any],
-        loc: str,
-        scan_id: str,
-        target: Any,
-        result: dict[str, Any],
-        k8s: dict[str, Any],
-    ) -> dict[str, Any] | None:
+    def _modified(self, mod: Any, loc: str, at: _Where) -> None:
+        """A suppressed finding: stored like the others, marked suppressed (or exception)."""
+        if not isinstance(mod, dict) or not isinstance(mod.get("Finding"), dict):
+            self.ctx.reject(loc, "modified finding without a Finding object")
+            return
+        kind = str(mod.get("Type") or "").lower()
+        targets = {
+            "vulnerability": (self.vulns, self._vuln),
+            "misconfiguration": (self.misconfigs, self._misconfig),
+            "secret": (self.secrets, self._secret),
+        }
+        if kind not in targets:  # licence findings are not stored (nor are Results[].Licenses)
+            return
+        rows, builder = targets[kind]
+        row = builder(mod["Finding"], loc, at)
+        if row is None:
+            return
+        status = mod.get("Status")
+        reason = [f"{status}" if status else "suppressed", mod.get("Statement"), mod.get("Source")]
+        row["suppression"] = "; ".join(str(p) for p in reason if p)
+        if kind == "misconfiguration":
+            row["status"] = "exception"
+        else:
+            row["suppressed"] = True
+        if kind == "vulnerability":
+            row["analysis_state"] = status if isinstance(status, str) else None
+        rows.append(row)
+
+    def _vuln(self, v: _Obj, loc: str, at: _Where) -> _Obj | None:
         # Old Trivy releases can emit an entry with only PkgName: keep it (id unknown).
         vuln_id = v.get("VulnerabilityID") if isinstance(v.get("VulnerabilityID"), str) else None
         score, vector = _cvss(v)
@@ -190,12 +213,12 @@ class _Collector:
         return {
             "source_sha256": self.ctx.source.sha256,
             "locator": loc,
-            "scan_id": scan_id,
+            "scan_id": at.scan_id,
             "vuln_id": vuln_id,
             "aliases": vendor_ids or None,
-            "target": target,
+            "target": at.target,
             "pkg_name": v.get("PkgName"),
-            "pkg_type": result.get("Type"),
+            "pkg_type": at.result.get("Type"),
             "pkg_path": v.get("PkgPath"),
             "purl": ident.get("PURL"),
             "installed_version": v.get("InstalledVersion"),
@@ -204,54 +227,44 @@ class _Collector:
             "status_raw": v.get("Status"),
             "severity": normalize_severity(v.get("Severity")),
             "severity_raw": v.get("Severity"),
+            "severity_source": v.get("SeveritySource"),
             "cvss_score": score,
             "cvss_vector": vector,
             "published_at": parse_time(v.get("PublishedDate")),
             "suppressed": False,
+            "suppression": None,
+            "analysis_state": None,
             "title": v.get("Title"),
         }
 
-    def _misconfig(
-        self,
-        m: dict[str, Any],
-        loc: str,
-        scan_id: str,
-        target: Any,
-        result: dict[str, Any],
-        k8s: dict[str, Any],
-    ) -> dict[str, Any] | None:
+    def _misconfig(self, m: _Obj, loc: str, at: _Where) -> _Obj | None:
         rule = first_present(m, "AVDID", "ID")
         if not isinstance(rule, str):
             self.ctx.reject(loc, "misconfiguration without ID")
             return None
-        status = str(m.get("Status") or "FAIL").lower()
+        raw = m.get("Status")
+        status = str(raw or "FAIL").lower()  # releases before the Status key reported failures only
         cause = _obj(m.get("CauseMetadata"))
         return {
             "source_sha256": self.ctx.source.sha256,
             "locator": loc,
-            "scan_id": scan_id,
+            "scan_id": at.scan_id,
             "rule_id": rule,
             "title": m.get("Title"),
             "status": status if status in ("fail", "pass", "exception") else "fail",
+            "status_raw": raw,
+            "suppression": None,
             "severity": normalize_severity(m.get("Severity")),
             "severity_raw": m.get("Severity"),
-            "target": cause.get("Resource") or target,
-            "k8s_namespace": k8s.get("namespace"),
-            "k8s_kind": k8s.get("kind"),
-            "k8s_name": k8s.get("name"),
+            "target": cause.get("Resource") or at.target,
+            "k8s_namespace": at.k8s.get("namespace"),
+            "k8s_kind": at.k8s.get("kind"),
+            "k8s_name": at.k8s.get("name"),
             "message": m.get("Message"),
             "remediation": m.get("Resolution"),
         }
 
-    def _secret(
-        self,
-        s: dict[str, Any],
-        loc: str,
-        scan_id: str,
-        target: Any,
-        result: dict[str, Any],
-        k8s: dict[str, Any],
-    ) -> dict[str, Any] | None:
+    def _secret(self, s: _Obj, loc: str, at: _Where) -> _Obj | None:
         rule = s.get("RuleID")
         if not isinstance(rule, str):
             self.ctx.reject(loc, "secret finding without RuleID")
@@ -261,61 +274,57 @@ class _Collector:
         return {
             "source_sha256": self.ctx.source.sha256,
             "locator": loc,
-            "scan_id": scan_id,
+            "scan_id": at.scan_id,
             "rule_id": rule,
             "category": s.get("Category"),
             "title": s.get("Title"),
             "severity": normalize_severity(s.get("Severity")),
             "severity_raw": s.get("Severity"),
-            "target": target,
+            "target": at.target,
             "start_line": line if isinstance(line, int) and not isinstance(line, bool) else None,
             "layer_digest": layer.get("Digest"),
             "masked_match": s.get("Match"),
+            "suppressed": False,
+            "suppression": None,
         }
 
-    def flush(self) -> LoadStats:
-        stats = LoadStats()
-        self.ctx.insert_rows("scans", self.scans)
-        stats.stored += self.ctx.insert_rows("vulnerabilities", self.vulns)
-        stats.stored += self.ctx.insert_rows("config_findings", self.misconfigs)
-        stats.stored += self.ctx.insert_rows("secret_findings", self.secrets)
-        for row in self.scans:
-            stats.widen(row.get("scanned_at"))
-        return stats
+
+def _image_fields(meta: dict[str, Any], artifact: Any) -> dict[str, Any]:
+    """Image identity columns from a report's (or a k8s resource's) ``Metadata``."""
+    repo_digests = [d for d in as_str_list(meta.get("RepoDigests")) or [] if d]
+    repo_tags = [t for t in as_str_list(meta.get("RepoTags")) or [] if t]
+    named = repo_tags[0] if repo_tags else artifact
+    repo, tag, digest = split_image_ref(repo_digests[0] if repo_digests else named)
+    if tag is None and named:
+        tag = split_image_ref(named)[1]
+    os_meta = _obj(meta.get("OS"))
+    eosl = os_meta.get("EOSL")
+    return {
+        "image_repo": repo,
+        "image_tag": tag,
+        "image_digest": digest,
+        "image_id": meta.get("ImageID"),
+        "os_family": os_meta.get("Family") or None,
+        "os_name": os_meta.get("Name") or None,
+        "os_eosl": eosl if isinstance(eosl, bool) else None,
+    }
 
 
 def _load_report(ctx: LoadContext) -> LoadStats:
     doc = ctx.sniff.document
     meta = _obj(doc.get("Metadata"))
-    trivy = _obj(doc.get("Trivy"))
-    col = _Collector(ctx, parse_time(doc.get("CreatedAt")), trivy.get("Version"))
+    col = _Collector(ctx, parse_time(doc.get("CreatedAt")), _obj(doc.get("Trivy")).get("Version"))
     artifact = doc.get("ArtifactName")
-    repo_digests = as_str_list(meta.get("RepoDigests")) or []
-    repo_tags = as_str_list(meta.get("RepoTags")) or []
-    digest_ref = repo_digests[0] if repo_digests else None
-    repo, tag, digest = split_image_ref(digest_ref or (repo_tags[0] if repo_tags else artifact))
-    if tag is None and artifact:
-        tag = split_image_ref(artifact)[1]
-    os_meta = _obj(meta.get("OS"))
     kind = {
         "container_image": "image",
         "filesystem": "filesystem",
         "repository": "repository",
         "vm": "vm",
-    }.get(str(doc.get("ArtifactType") or ""), "image" if repo_digests else "other")
-    scan_id = col.scan(
-        "#",
-        kind,
-        db_built_at=None,
-        artifact_name=artifact,
-        image_repo=repo if kind == "image" else None,
-        image_tag=tag if kind == "image" else None,
-        image_digest=digest if kind == "image" else None,
-        image_id=meta.get("ImageID"),
-        os_family=os_meta.get("Family"),
-        os_name=os_meta.get("Name"),
-        os_eosl=os_meta.get("EOSL") if isinstance(os_meta.get("EOSL"), bool) else None,
-    )
+    }.get(str(doc.get("ArtifactType") or ""), "image" if meta.get("RepoDigests") else "other")
+    fields = _image_fields(meta, artifact)
+    if kind != "image":
+        fields.update(image_repo=None, image_tag=None, image_digest=None)
+    scan_id = col.scan("#", kind, db_built_at=None, artifact_name=artifact, **fields)
     col.results(scan_id, doc.get("Results"), ("Results",), {})
     return col.flush()
 
@@ -328,11 +337,24 @@ def _load_legacy(ctx: LoadContext) -> LoadStats:
     return col.flush()
 
 
+def _k8s_image(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """Image identity of a k8s vulnerability entry (one entry per workload image): from
+    ``Metadata`` (current releases), else from an os-pkgs Target ``<image> (<os> <ver>)``."""
+    meta = _obj(entry.get("Metadata"))
+    if any(meta.get(k) for k in ("ImageID", "RepoDigests", "RepoTags")):
+        return _image_fields(meta, None)
+    for result in as_list(entry.get("Results")):
+        target = _obj(result).get("Target")
+        if _obj(result).get("Class") == "os-pkgs" and isinstance(target, str) and target:
+            return _image_fields(meta, target.split(" (", 1)[0])
+    return None
+
+
 def _load_k8s(ctx: LoadContext) -> LoadStats:
     doc = ctx.sniff.document
     col = _Collector(ctx, parse_time(doc.get("CreatedAt")), None)
     cluster = doc.get("ClusterName")
-    for section in ("Resources", "Findings", "Vulnerabilities", "Misconfigurations"):
+    for section in _K8S_SECTIONS:
         entries = doc.get(section)
         if entries is None:
             continue
@@ -349,13 +371,17 @@ def _load_k8s(ctx: LoadContext) -> LoadStats:
                 "kind": entry.get("Kind"),
                 "name": entry.get("Name"),
             }
+            image = _k8s_image(entry)
             scan_id = col.scan(
                 loc,
-                "k8s-resource",
+                "image" if image and image["image_repo"] else "k8s-resource",
                 artifact_name=f"{cluster}/{k8s['namespace'] or '-'}/{k8s['kind']}/{k8s['name']}",
+                cluster_name=cluster or None,
                 k8s_namespace=k8s["namespace"],
                 k8s_kind=k8s["kind"],
                 k8s_name=k8s["name"],
+                scan_error=entry.get("Error") or None,  # not scanned: not the same as clean
+                **(image or {}),
             )
             col.results(scan_id, entry.get("Results"), (section, index, "Results"), k8s)
     return col.flush()

@@ -88,3 +88,27 @@ CREATE TABLE IF NOT EXISTS sbom_packages (
     supplier      VARCHAR,
     license       VARCHAR
 );
+
+-- Columns added after the first release. ALTER ... IF NOT EXISTS (rather than new
+-- lines in CREATE TABLE) so a store created earlier picks them up when it is next
+-- opened for writing, and fresh and upgraded stores have the same column order.
+ALTER TABLE scans ADD COLUMN IF NOT EXISTS cluster_name VARCHAR;       -- Kubernetes cluster (trivy k8s ClusterName, kubescape clusterName)
+ALTER TABLE scans ADD COLUMN IF NOT EXISTS node_type VARCHAR;          -- kube-bench node type: master | etcd | controlplane | node | policies
+ALTER TABLE scans ADD COLUMN IF NOT EXISTS benchmark_version VARCHAR;  -- CIS benchmark version a cis-benchmark scan applied (kube-bench Controls[].version)
+ALTER TABLE scans ADD COLUMN IF NOT EXISTS scan_error VARCHAR;         -- the scanner's own error for this target (trivy k8s Resources[].Error): not scanned, not clean
+
+ALTER TABLE vulnerabilities ADD COLUMN IF NOT EXISTS severity_source VARCHAR;  -- whose rating gave severity: nvd, ghsa, a distro, security-severity, level
+ALTER TABLE vulnerabilities ADD COLUMN IF NOT EXISTS analysis_state VARCHAR;   -- VEX / triage state as the report asserts it (CycloneDX analysis.state, Trivy modified-finding Status)
+ALTER TABLE vulnerabilities ADD COLUMN IF NOT EXISTS suppression VARCHAR;      -- why it is suppressed, as the report says (ignore rule, VEX statement, SARIF justification)
+
+ALTER TABLE config_findings ADD COLUMN IF NOT EXISTS status_raw VARCHAR;       -- the scanner's own status value (PASS, failed, skipped, kind=fail...)
+ALTER TABLE config_findings ADD COLUMN IF NOT EXISTS scored BOOLEAN;           -- kube-bench: CIS "Automated" (true) vs "Manual" (false)
+ALTER TABLE config_findings ADD COLUMN IF NOT EXISTS actual_value VARCHAR;     -- kube-bench: raw output of the audit command
+ALTER TABLE config_findings ADD COLUMN IF NOT EXISTS expected_result VARCHAR;  -- kube-bench: what the test expected
+
+ALTER TABLE secret_findings ADD COLUMN IF NOT EXISTS suppressed BOOLEAN DEFAULT false;  -- waived in the report (Trivy modified finding, SARIF suppression)
+ALTER TABLE secret_findings ADD COLUMN IF NOT EXISTS suppression VARCHAR;
+
+ALTER TABLE sbom_packages ADD COLUMN IF NOT EXISTS package_ref VARCHAR;  -- the document's own id for the package (CycloneDX bom-ref, SPDX SPDXID)
+ALTER TABLE sbom_packages ADD COLUMN IF NOT EXISTS cpe VARCHAR;
+ALTER TABLE config_findings ADD COLUMN IF NOT EXISTS suppression VARCHAR;      -- why status is exception, as the report says (Trivy modified finding, SARIF suppression)
