@@ -1,0 +1,287 @@
+"""The expected outcome of every planted scenario, machine-readable.
+
+``expected`` maps a period label to one of:
+pass, fail, excepted (an approved, unexpired exception covers it),
+not_applicable, out_of_scope, info (evidence exists; no pass/fail of its own).
+The README's ground-truth table lists the same ids.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .util import Output
+
+Q3, Q2 = "2026-q3", "2026-q2"
+
+
+def gt(gid, reqs, title, resource, q3, q2, evidence, detail):
+    return {"id": gid, "requirements": reqs, "title": title, "resource": resource,
+            "expected": {Q3: q3, Q2: q2}, "evidence": evidence, "detail": detail}
+
+
+SCANS = "scans/trivy/images/"
+AUDIT = "runtime/k8s-audit/"
+VPC = "flows/vpc/"
+HUB = "flows/hubble/"
+ZEEK = "flows/zeek/cde-boundary-conn.2026-08-27.log"
+RBAC = "access/rbac/prod-eu1-rbac-2026-09-30.yaml"
+NETPOL = "access/networkpolicy/prod-eu1-networkpolicies-2026-09-30.yaml"
+USERS = "access/users.csv"
+ATT = "workspace/attestations/"
+FALCO = "runtime/falco/"
+
+SCENARIOS = [
+    # ---------------------------------------------------------------- vulnerability management
+    gt("GT-01", ["6.3.3", "11.3.1"], "critical with a fix left unpatched",
+       "registry.northwind.example/payments/payments-api CVE-2026-10231 (libssl3)", "fail", "pass",
+       [SCANS + "2026-07-06_payments-api_2.14.0.json",
+        SCANS + "2026-09-28_payments-api_2.15.0.json",
+        "scans/sarif/2026-09-28_payments-api_2.15.0.sarif"],
+       "fix first reported in the 2026-07-06 scan (Status fixed, FixedVersion 3.0.16-1~deb12u1); "
+       "still present in 2.15.0 (rolled out 2026-08-20) and in the 2026-09-28 scan; deadline "
+       "2026-08-06, 55 days overdue on 2026-09-30. Published 2026-06-24, so no Q2 finding."),
+    gt("GT-02", ["6.3.3"], "critical patched within the month", "card-vault CVE-2026-12045 (Go "
+       "stdlib)", "pass", "not_applicable",
+       [SCANS + "2026-08-04_card-vault_1.8.2.json", SCANS + "2026-08-18_card-vault_1.8.3.json"],
+       "fix seen 2026-08-04; 1.8.3 (scan 2026-08-18 lacks it) rolled out 2026-08-19 (audit: "
+       "statefulset-controller pod creates with the new digest); 15 days."),
+    gt("GT-03", ["6.3.3"], "critical patched within the month",
+       "checkout-web CVE-2026-11873 (fast-xml-parser)", "pass", "not_applicable",
+       [SCANS + "2026-07-09_checkout-web_4.5.0.json", SCANS + "2026-07-22_checkout-web_4.5.1.json"],
+       "fix seen 2026-07-09; 4.5.1 scanned 2026-07-22 without it, rolled out 2026-07-23; 14 days."),
+    gt("GT-04", ["6.3.3", "6.3.1"], "critical without a fix (open, not overdue)",
+       "payments-api CVE-2026-13310 (libxml2)", "pass", "not_applicable",
+       [SCANS + "2026-09-28_payments-api_2.15.0.json"],
+       "Status affected, no FixedVersion: risk-ranked and tracked, not a 6.3.3 violation."),
+    gt("GT-05", ["6.3.3", "6.3.1"], "critical without a fix in the card data store image",
+       "docker.io/library/postgres:16.8 CVE-2026-14477 (libkrb5-3)", "pass", "not_applicable",
+       [SCANS + "2026-09-28_postgres_16.8.json", "scans/grype/2026-08-12_postgres_16.8.json"],
+       "Trivy Status affected and Grype fix.state not-fixed agree."),
+    gt("GT-06", ["6.3.3"], "previous quarter: critical patched after 76 days",
+       "docker.io/library/nginx CVE-2026-10877 (libexpat1), checkout-static", "pass", "fail",
+       [SCANS + "2026-04-10_nginx_1.27.4.json", SCANS + "2026-06-24_nginx_1.29.0.json"],
+       "fix seen 2026-04-10, 1.29.0 rolled out 2026-06-25 (sandbox-web 06-26); resolved "
+       "before Q3."),
+    gt("GT-07", ["6.3.3"], "previous quarter: critical patched after 69 days",
+       "payments-api CVE-2026-10044 (spring-web)", "pass", "fail",
+       [SCANS + "2026-04-07_payments-api_2.13.0.json",
+        SCANS + "2026-06-14_payments-api_2.14.0.json"],
+       "fix seen 2026-04-07; 2.14.0 (without it) rolled out 2026-06-15."),
+    gt("GT-08", ["6.3.3", "11.3.1"], "high with a fix still present",
+       "payments-api CVE-2026-15520 (jackson-databind)", "fail", "fail",
+       [SCANS + "2026-09-28_payments-api_2.15.0.json"],
+       "HIGH: not a 6.3.3 case in v4.0.1 (critical only) but 11.3.1 rescans still show a "
+       "high-risk finding (fix since 2026-05-06)."),
+    gt("GT-09", ["11.3.1"], "CDE image missed a whole quarter of scans",
+       "registry.northwind.example/payments/card-vault", "fail", "fail",
+       [SCANS], "scans 2026-03-04 then 2026-07-01: none in 2026-04-01..2026-06-30."),
+    gt("GT-10", ["11.3.1", "6.3.2", "11.3.1.3"], "running image never scanned",
+       "docker.io/library/redis:7.4.2 in payments/payments-cache (since 2026-07-14)", "fail",
+       "pass", [SCANS, AUDIT + "2026-q3/"],
+       "pod creates carry the 7.4.2 digest; no report for it; last redis scan 2026-05-12 (7.2.5)."),
+    gt("GT-11", ["11.3.1"], "every other running image scanned each quarter",
+       "payments-api, checkout-web, nginx, postgres, falco, fluent-bit, node-exporter, "
+       "prometheus, kubectl, ingress-nginx", "pass", "pass", [SCANS],
+       "at least one scan per calendar quarter 2025-Q4..2026-Q3 (the Q2 evaluation's look-back "
+       "also needs 2025-Q3, for which there is no data: read that as not tested)."),
+    gt("GT-12", ["8.6.2", "3.6.1.2"], "hard-coded credentials in the payments-api repository",
+       "deploy/config/application-staging.yaml:14 (AWS access key id); "
+       "src/test/resources/tls/acquirer-client.key:1 (private key)", "fail", "not_applicable",
+       ["scans/trivy/fs/2026-09-21_payments-api-repo.json"], "Trivy redacts the match with '*'."),
+    # ---------------------------------------------------------------- secure configuration
+    gt("GT-13", ["2.2.6"], "privileged root debug pod in the CDE", "payments/payments-debug",
+       "fail", "not_applicable", [AUDIT + "2026-q3/", FALCO + "2026-q3/"],
+       "created by bob 2026-08-11T10:41:12Z (RequestResponse spec: privileged, runAsUser 0, "
+       "hostPID), deleted 16:05:40Z; Falco 'Launch Privileged Container'."),
+    gt("GT-14", ["2.2.6"], "database container may run as root", "card-vault/card-vault-db",
+       "fail", "fail", [AUDIT, "scans/trivy/k8s/"], "runAsNonRoot unset (KSV012 FAIL)."),
+    gt("GT-15", ["2.2.6"], "web tier runs as UID 0 after its exception expired",
+       "checkout-web/checkout-web", "fail", "excepted", [AUDIT, "workspace/exceptions.yaml"],
+       "EXC-004 expired 2026-06-30."),
+    gt("GT-16", ["2.2.6"], "privileged/host-access DaemonSets under approved exceptions",
+       "falco/falco (EXC-001), monitoring/node-exporter (EXC-002), logging/fluent-bit (EXC-003)",
+       "excepted", "excepted", ["workspace/exceptions.yaml", "scans/trivy/k8s/"], ""),
+    gt("GT-17", ["2.2.6"], "hardened workloads",
+       "payments-api, payments-cache, card-vault, checkout-static, ingress-nginx-controller, "
+       "prometheus", "pass", "pass", [AUDIT, "scans/trivy/k8s/"], ""),
+    gt("GT-18", ["2.2.6"], "privileged pod in the out-of-scope sandbox",
+       "dev-sandbox/sandbox-shell", "out_of_scope", "not_applicable", [AUDIT + "2026-q3/"],
+       "privileged, hostNetwork, hostPath /; must not be reported as a CDE/connected failure."),
+    gt("GT-19", ["2.2.2"], "CDE pods run under a default service account that has a binding",
+       "payments/payments-cache (serviceAccountName default; RoleBinding payments-default-edit)",
+       "fail", "fail", [RBAC, AUDIT], ""),
+    # ---------------------------------------------------------------- logging and monitoring
+    gt("GT-20", ["10.2.1", "10.7.2"], "gap in API audit logging", "prod-eu1 kube-apiserver",
+       "fail", "pass", [AUDIT + "2026-q3/"], "no events 2026-08-14T02:00:00Z..09:30:00Z (7.5 h)."),
+    gt("GT-21", ["5.2.1", "10.7.2", "11.5.1"], "runtime sensor silent on a CDE node",
+       "ip-10-20-2-10.eu-west-1.compute.internal", "fail", "pass", [FALCO + "2026-q3/"],
+       "no Falco output 2026-08-03T03:30Z..2026-08-08T11:15Z (heartbeats every 12 h elsewhere; "
+       "every other node passes)."),
+    gt("GT-22", ["10.5.1", "5.3.4"], "12 months of history retained",
+       "audit log, Falco, image scans", "pass", "fail", [AUDIT + "archive/", FALCO + "archive/"],
+       "earliest records 2025-10-01; the Q2 evaluation would need 2025-07-01 (not supplied)."),
+    gt("GT-23", ["10.4.1"], "daily log review", "SIEM daily review", "fail", "pass",
+       [ATT + "log-reviews-2026-q3.yaml", ATT + "log-reviews-2026-q2.yaml"],
+       "missing 2026-07-19, 2026-08-14, 2026-09-06."),
+    gt("GT-24", ["10.2.1.4"], "failed access attempts are logged", "403 and 401 events", "pass",
+       "pass", [AUDIT], "403 with decision forbid; 401 events have an empty user and stage "
+       "ResponseStarted."),
+    gt("GT-25", ["10.2.1.5", "8.2.4"], "RBAC changes are logged",
+       "payments-exec-erin (07-09), temp-debug-kate (07-20, deleted 09-22), secret-reader-dave "
+       "(08-12), tmp-admin-henry (09-12, deleted 09-12), aws-auth patch (07-28)", "info", "info",
+       [AUDIT + "2026-q3/"], ""),
+    gt("GT-26", ["10.2.1.7"], "system-level objects created and deleted",
+       "namespace perf-test, CRD loadtests.perf.northwind.example (08-03/08-07), CRD "
+       "externalsecrets.external-secrets.io (09-09)", "info", "info", [AUDIT + "2026-q3/"], ""),
+    gt("GT-27", ["10.7.2", "10.2.1"], "flow-log capture gap", "ENI of ip-10-20-2-10", "fail",
+       "pass", [VPC + "2026-q3/"], "SKIPDATA records 2026-08-22T10:00..10:30Z."),
+    gt("GT-28", ["11.5.1", "10.4.3"], "incident in a connected workload needs a disposition",
+       "checkout-web/checkout-web (2026-09-19)", "fail", "not_applicable",
+       [FALCO + "2026-q3/", AUDIT + "2026-q3/", HUB], "Falco Critical 'Drop and execute new binary "
+       "in container', then 'Contact K8S API Server From Container'; anonymous 403s from the "
+       "pod address; Hubble flow to the API server. No disposition is supplied."),
+    gt("GT-29", ["2.2.4", "10.2.1.1"], "interactive shells in CDE containers",
+       "payments-api pods (erin 07-17, 09-02; bob 08-11), payments-debug (bob 08-11)", "fail",
+       "not_applicable", [FALCO + "2026-q3/", AUDIT + "2026-q3/"], ""),
+    # ---------------------------------------------------------------- identities and access
+    gt("GT-30", ["8.6.1", "7.2.5"], "service-account token used interactively",
+       "system:serviceaccount:payments:payments-api from 10.8.14.37 (kubectl) on 2026-09-16",
+       "fail", "pass", [AUDIT + "2026-q3/", AUDIT + "webhook/"],
+       "token minted for a payments-api pod (user.extra pod-name) used from the VPN range."),
+    gt("GT-31", ["8.3.1", "7.3.1"], "anonymous access", "system:anonymous", "pass", "pass",
+       [AUDIT, AUDIT + "relay/"], "all anonymous resource requests are 403; the only allowed "
+       "request is GET /version (public-info-viewer), a declared public endpoint - Falco still "
+       "raises 'Anonymous Request Allowed'."),
+    gt("GT-32", ["8.2.1", "8.2.2", "2.2.2"], "shared bootstrap identity in use",
+       "kubernetes-admin (users.csv user_id admin)", "fail", "pass", [AUDIT + "2026-q3/", USERS],
+       "used 2026-07-28 (aws-auth patch) and 2026-09-12 (temporary cluster-admin binding)."),
+    gt("GT-33", ["8.2.5"], "leaver still active", "judy@northwind.example", "fail", "pass",
+       [USERS, AUDIT + "2026-q3/", RBAC], "terminated 2026-08-21, status active, API use on "
+       "08-25 and 09-08, live RoleBinding judy-card-vault-view."),
+    gt("GT-34", ["8.2.5"], "leaver properly disabled", "nina@northwind.example", "pass", "pass",
+       [USERS], "disabled, terminated 2026-02-27, no activity after."),
+    gt("GT-35", ["8.2.6"], "dormant accounts",
+       "leo@northwind.example (last login 2026-05-02), mike@northwind.example (2026-03-11)",
+       "fail", "fail", [USERS], "Q3: both > 90 days. Q2 (as of 2026-06-30): mike fails, leo "
+       "passes (59 days)."),
+    gt("GT-36", ["7.2.5"], "unused service-account grants",
+       "payments:report-exporter (last use 2026-04-18), payments:default (never used)", "fail",
+       "fail", [USERS, RBAC, AUDIT], ""),
+    gt("GT-37", ["8.4.2"], "CDE access without MFA", "henry@northwind.example (and the shared "
+       "admin)", "fail", "fail", [USERS, AUDIT], "kate@northwind.example has no MFA either but "
+       "only reached dev-sandbox (her payments requests were denied): not a CDE access."),
+    gt("GT-38", ["7.2.1", "7.2.2"], "over-broad human grants",
+       "bob-cluster-admin (used), breakglass-carol (wildcard, never used), secret-reader-dave "
+       "(cluster-wide secrets, used), payments-exec-erin (pods/exec in CDE, used), "
+       "rbac-manager-henry (escalate/bind/impersonate, used)", "fail", "fail", [RBAC, AUDIT],
+       "use is visible in authorization.k8s.io/reason; breakglass-carol never appears there."),
+    gt("GT-39", ["7.2.5"], "over-broad service-account grants",
+       "ci-deployer-cluster-admin (used), argocd-manager-role-binding (wildcard, used)", "fail",
+       "fail", [RBAC, AUDIT], ""),
+    gt("GT-40", ["7.2.1", "7.2.5"], "properly scoped grants",
+       "platform-read, security-view, payments-oncall, card-vault-oncall, card-vault-dba, "
+       "developers-edit/-view, payments-api, card-vault-keys, prometheus, falco, fluent-bit-read",
+       "pass", "pass", [RBAC], ""),
+    gt("GT-41", ["3.6.1", "3.6.1.3"], "key material read by a non-custodian",
+       "card-vault secrets kek-wrapping/dek-primary read by dave (2026-08-20)", "fail", "pass",
+       [AUDIT + "2026-q3/"], "the card-vault service account's own reads are expected."),
+    gt("GT-42", ["10.2.1.2", "7.2.1"], "privilege escalation through impersonation",
+       "henry impersonates bob to list payments secrets (2026-07-30)", "fail", "not_applicable",
+       [AUDIT + "2026-q3/"],
+       "first attempt as himself is 403; impersonatedUser set on the second."),
+    gt("GT-43", ["7.2.6"], "direct access to the card data store",
+       "card-vault-db-0 exec: frank (dba, allowed), grace (denied 403)", "pass", "pass",
+       [AUDIT], "network path checkout-web -> 5432 is GT-45."),
+    # ---------------------------------------------------------------- network
+    gt("GT-44", ["1.3.1", "1.2.5"], "approved inbound to the CDE",
+       "checkout-web -> payments-api 8443/tcp (F-001)", "pass", "pass", [VPC, HUB, ZEEK], ""),
+    gt("GT-45", ["1.3.1", "1.4.4", "7.2.6", "1.2.1"], "connected workload reaches the card data "
+       "store directly", "checkout-web -> card-vault-db 10.20.1.46:5432", "fail", "fail",
+       [VPC, HUB, ZEEK, NETPOL], "since 2026-06-12; allowed by NetworkPolicy allow-postgres "
+       "(namespaceSelector {}), which replaced the payments-only allow-db-from-payments on "
+       "2026-06-08 (audit: ci:deployer delete + create); Hubble FORWARDED with "
+       "ingress_allowed_by."),
+    gt("GT-46", ["1.3.1", "11.4.5", "6.5.3"], "out-of-scope zone reaches the CDE",
+       "dev-sandbox 10.99.1.42 -> payments-api 8443 (07-22..07-24); dev node 10.99.1.30 -> "
+       "10.20.1.10:10250 (2026-07-21 14:10)", "fail", "pass", [VPC + "2026-q3/", HUB],
+       "VPC records ACCEPT (security groups allow it); Hubble shows the pod-level attempt "
+       "DROPPED by the payments default deny (positive enforcement evidence); the kubelet "
+       "connection is host traffic no NetworkPolicy covers."),
+    gt("GT-47", ["1.3.2"], "unapproved egress from the CDE to the internet",
+       "card-vault pods -> 203.0.113.50:443", "fail", "pass",
+       [VPC + "2026-q3/", HUB, ZEEK], "since 2026-07-02 (card-vault 1.8.2); the NAT gateway "
+       "custom-format log shows pkt-srcaddr = the pod; card-vault has no egress policy."),
+    gt("GT-48", ["1.3.2"], "approved egress to the acquirer", "payments-api -> "
+       "198.51.100.10:443 (F-005)", "pass", "pass", [VPC, HUB, ZEEK], ""),
+    gt("GT-49", ["10.6.1", "10.6.2"], "time synchronisation",
+       "all nodes <-> 10.0.0.10/11 udp/123; NTP servers <-> 192.0.2.123", "pass", "pass",
+       [VPC, ZEEK], ""),
+    gt("GT-50", ["10.6.2"], "a CDE node uses a non-designated external time source",
+       "10.20.1.11 -> 192.0.2.200 udp/123", "fail", "pass", [VPC + "2026-q3/", ZEEK],
+       "every 2 h since 2026-08-25."),
+    gt("GT-51", ["1.4.1", "1.4.2"], "internet traffic only to the public service",
+       "internet -> checkout load balancer 443/tcp (F-002, incl. IPv6); scanner REJECTs", "pass",
+       "pass", [VPC], ""),
+    gt("GT-52", ["1.2.6", "2.2.7", "1.3.1"], "clear-text admin protocols into the CDE",
+       "tools-jump-01 10.30.9.15 -> 10.20.1.10 telnet 23 (08-27, 09-03), ftp 21/20 (08-27)",
+       "fail", "pass", [VPC + "2026-q3/", ZEEK], "RDP 3389 attempt REJECTed."),
+    gt("GT-53", ["1.2.1", "1.3.1", "1.3.2"], "NetworkPolicy design",
+       "payments: default deny ingress+egress (pass); card-vault: ingress-only default deny "
+       "(egress open) and allow-postgres from any namespace (fail); checkout-web: no policies "
+       "(fail)", "fail", "fail", [NETPOL], ""),
+    # ---------------------------------------------------------------- attested processes
+    gt("GT-54", ["11.4.6"], "segmentation test older than six months (service provider)",
+       "SEG-2025-11 (2025-11-20)", "fail", "fail", [ATT + "segmentation-tests.yaml"],
+       "would pass the 12-month merchant interval (11.4.5); the allow-postgres change "
+       "(2026-06-08) also postdates it."),
+    gt("GT-55", ["11.3.2"], "quarterly ASV scans", "ASV scans 2025-10-14, 2026-01-20, 2026-08-11",
+       "fail", "fail", [ATT + "asv-scans.yaml"], "no scan in 2026-Q2."),
+    gt("GT-56", ["7.2.4", "7.2.5.1"], "six-monthly access reviews", "2026-03-15, 2026-09-10",
+       "pass", "pass", [ATT + "access-reviews.yaml"], ""),
+    gt("GT-57", ["1.2.7"], "six-monthly NSC reviews", "2025-11-30, 2026-05-28", "pass", "pass",
+       [ATT + "nsc-reviews.yaml"], ""),
+    gt("GT-58", ["12.5.2.1"], "six-monthly scope confirmation", "2025-12-20, 2026-06-30", "pass",
+       "pass", [ATT + "scope-confirmations.yaml"], ""),
+    gt("GT-59", ["1.3.3"], "wireless", "no wireless networks", "not_applicable",
+       "not_applicable", [ATT + "not-applicable.yaml"], ""),
+    gt("GT-60", ["12.5.1"], "undeclared namespace holding a cluster-admin identity",
+       "namespace ci (service account deployer)", "fail", "fail", [RBAC, AUDIT],
+       "ci is neither CDE, connected nor out of scope in auditkit.toml."),
+]
+
+QUIRKS = [
+    "audit: some requests have a RequestReceived line before ResponseComplete (same auditID); "
+    "exec sessions have ResponseStarted and ResponseComplete (code 101); 401 events have "
+    "user {} and no annotations",
+    "audit: webhook/siem-webhook-batch-2026-09-16.json (EventList) and relay/*.jsonl (AKS "
+    "diagnostic wrapper, properties.log is a JSON string) repeat events of the main log",
+    "audit: requestURI query strings are written with \\u0026 (Go HTML escaping)",
+    "audit: sourceIPs sometimes holds two entries; only the last is the real peer",
+    "falco: captures/*.log starts with 12 non-JSON banner lines and repeats two metrics "
+    "snapshots of the monthly file",
+    "falco: 'Falco internal: metrics snapshot' records are heartbeats (source internal)",
+    "vpc: NODATA and SKIPDATA records carry '-' in address/port/count/action fields; a few "
+    "records are IPv6",
+    "vpc: the custom-format NAT gateway file has a header line and version 5 fields in a "
+    "non-default order",
+    "hubble: captures/*.json holds bare Flow objects (no {flow, node_name, time} wrapper)",
+    "trivy: FixedVersion of Go stdlib findings is a comma-separated list",
+    "trivy k8s: produced with --include-non-failures, so PASS entries are present",
+]
+
+
+def write(out: Output, counts: dict) -> None:
+    doc = {
+        "generator": "sample_data/generate.py",
+        "organisation": "Northwind Payments Ltd",
+        "periods": {Q3: {"start": "2026-07-01", "end": "2026-09-30"},
+                    Q2: {"start": "2026-04-01", "end": "2026-06-30"}},
+        "expected_values": ["pass", "fail", "excepted", "not_applicable", "out_of_scope",
+                            "info"],
+        "scenarios": SCENARIOS,
+        "format_quirks": QUIRKS,
+        "counts": counts,
+    }
+    out.write_text("ground-truth/scenarios.json", json.dumps(doc, indent=2) + "\n",
+                   "ground-truth-json", len(SCENARIOS))
