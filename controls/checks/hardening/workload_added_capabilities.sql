@@ -1,0 +1,26 @@
+-- One row per container of an in-scope workload's latest accepted spec.
+WITH allowed AS (
+    SELECT list_transform($allowed_capabilities,
+                          lambda c: upper(regexp_replace(CAST(c AS VARCHAR), '^(?i)cap_', ''))) AS caps
+),
+c AS (
+    SELECT w.*,
+        list_filter(list_distinct(list_transform(w.capabilities_add,
+                                                 lambda x: upper(regexp_replace(x, '^(?i)cap_', '')))),
+                    lambda x: NOT list_contains(a.caps, x)) AS disallowed_capabilities
+    FROM workload_containers_in_scope w, allowed a
+)
+SELECT
+    workload || ':' || container AS resource,
+    CASE WHEN len(disallowed_capabilities) > 0 THEN 'fail' ELSE 'pass' END AS status,
+    CASE
+        WHEN len(disallowed_capabilities) > 0 THEN 'adds ' || array_to_string(list_sort(disallowed_capabilities), ', ')
+            || ', not on the allowed list (spec accepted ' || CAST(spec_time AS DATE) || ')'
+        WHEN len(capabilities_add) > 0 THEN 'adds only allowed capabilities: '
+            || array_to_string(capabilities_add, ', ')
+        ELSE 'adds no capability'
+    END AS reason,
+    source_sha256, locator,
+    namespace, zone, workload_kind, workload_name, container, init, image, capabilities_add,
+    list_sort(disallowed_capabilities) AS disallowed_capabilities, spec_time, submitted_by
+FROM c
