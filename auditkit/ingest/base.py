@@ -13,6 +13,7 @@ import datetime as dt
 import gzip
 import hashlib
 import io
+import json
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -359,6 +360,49 @@ def severity_from_score(score: float | None) -> str:
 SCAN_TABLES = ("vulnerabilities", "config_findings", "secret_findings", "sbom_packages")
 
 
+def _coerce(value: Any, sql_type: str) -> Any:
+    """``value`` as the column's type: input JSON can hold any type anywhere.
+
+    Text columns take numbers and booleans as text and objects/arrays as compact
+    JSON (nothing is lost); other columns take only a value of their own type.
+    """
+    if value is None:
+        return None
+    if sql_type == "VARCHAR":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict | list | bool):
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return str(value)
+    if sql_type.endswith("[]"):
+        if not isinstance(value, list):
+            return None
+        return [_coerce(v, sql_type[:-2]) for v in value]
+    if sql_type == "BOOLEAN":
+        return value if isinstance(value, bool) else None
+    if sql_type in ("INTEGER", "BIGINT"):
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if sql_type == "DOUBLE":
+        return as_float(value) if not isinstance(value, str) else None
+    if sql_type.startswith("TIMESTAMP"):
+        return value if isinstance(value, dt.datetime) else None
+    return value
+
+
+def coerce_rows(
+    con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows with every value converted to its column's type (see :func:`_coerce`)."""
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? AND table_schema = 'main'",
+            [table],
+        ).fetchall()
+    )
+    return [{k: _coerce(v, types.get(k, "")) for k, v in row.items()} for row in rows]
+
+
 @dataclass
 class ScanRows:
     """The rows one scan-family file produces, written together by :meth:`flush`.
@@ -404,11 +448,15 @@ class ScanRows:
         self.rows.setdefault(table, []).append(row)
 
     def flush(self) -> LoadStats:
-        """Insert everything; the time range is the scans' ``scanned_at``."""
+        """Insert everything (values coerced to column types); the time range is the scans'
+        ``scanned_at``."""
         stats = LoadStats()
-        self.ctx.insert_rows("scans", self.scans)
+        con = self.ctx.con
+        self.ctx.insert_rows("scans", coerce_rows(con, "scans", self.scans))
         for table in SCAN_TABLES:
-            stats.stored += self.ctx.insert_rows(table, self.rows.get(table, []))
+            stats.stored += self.ctx.insert_rows(
+                table, coerce_rows(con, table, self.rows.get(table, []))
+            )
         for row in self.scans:
             stats.widen(row.get("scanned_at"))
         return stats

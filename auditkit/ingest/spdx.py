@@ -54,6 +54,10 @@ def _tool(creators: list[Any]) -> tuple[str, str | None]:
     return "unknown", None
 
 
+def _spdx_id(package: Any) -> str | None:
+    return text_or_none(as_dict(package).get("SPDXID"))
+
+
 def _described(doc: dict[str, Any]) -> set[str]:
     ids = {d for d in as_list(doc.get("documentDescribes")) if isinstance(d, str)}
     doc_id = doc.get("SPDXID") or "SPDXRef-DOCUMENT"
@@ -92,7 +96,7 @@ def _load(ctx: LoadContext) -> LoadStats:
         ctx.reject("#/packages", "packages is not a list")
         packages = []
     described = _described(doc)
-    subjects = [as_dict(p) for p in packages or [] if as_dict(p).get("SPDXID") in described]
+    subjects = [as_dict(p) for p in packages or [] if _spdx_id(p) in described]
     subject_name = text_or_none(subjects[0].get("name")) if subjects else None
     scan_id = rows.scan("#", "sbom", artifact_name=subject_name or text_or_none(doc.get("name")))
     for index, package in enumerate(packages or []):
@@ -100,7 +104,7 @@ def _load(ctx: LoadContext) -> LoadStats:
         if not isinstance(package, dict) or not text_or_none(package.get("name")):
             ctx.reject(loc, "package without a name")
             continue
-        if package.get("SPDXID") in described:
+        if _spdx_id(package) in described:
             continue
         purl, cpe = _refs(package)
         pkg_type = purl[4:].split("/", 1)[0] if purl and purl.startswith("pkg:") else None

@@ -293,7 +293,7 @@ def _image_fields(meta: dict[str, Any], artifact: Any) -> dict[str, Any]:
     """Image identity columns from a report's (or a k8s resource's) ``Metadata``."""
     repo_digests = [d for d in as_str_list(meta.get("RepoDigests")) or [] if d]
     repo_tags = [t for t in as_str_list(meta.get("RepoTags")) or [] if t]
-    named = repo_tags[0] if repo_tags else artifact
+    named = repo_tags[0] if repo_tags else (artifact if isinstance(artifact, str) else None)
     repo, tag, digest = split_image_ref(repo_digests[0] if repo_digests else named)
     if tag is None and named:
         tag = split_image_ref(named)[1]

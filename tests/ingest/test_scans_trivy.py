@@ -139,3 +139,17 @@ def test_current_k8s_report_with_image_metadata_and_errors(ingest: Ingest) -> No
 def test_clean_k8s_report_without_resources_is_recognised(ingest: Ingest) -> None:
     loaded = ingest({"SchemaVersion": 2, "ClusterName": "prod-eu"})
     assert (loaded.result.format, loaded.result.stored) == ("trivy-k8s-json", 0)
+
+
+def test_values_of_unexpected_json_types_are_coerced_not_fatal(ingest: Ingest) -> None:
+    odd = dict(VULN, PkgName=123, Title={"en": "t"}, InstalledVersion=True)
+    odd["CVSS"] = {"nvd": {"V3Score": 9, "V3Vector": "CVSS:3.1/X"}}
+    other = dict(VULN, CVSS={"nvd": {"V3Score": 7.5}}, PublishedDate=5)
+    loaded = ingest(report(Vulnerabilities=[odd, other]))
+    first, second = loaded.table("vulnerabilities")
+    assert (first["pkg_name"], first["title"], first["installed_version"]) == (
+        "123",
+        '{"en": "t"}',
+        "true",
+    )
+    assert (first["cvss_score"], second["cvss_score"]) == (9.0, 7.5)
