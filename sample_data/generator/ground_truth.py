@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 
+from .specs import violations
 from .util import Output
+from .world import DEBUG_POD, SANDBOX_PRIV_POD, WORKLOADS
 
 Q3, Q2 = "2026-q3", "2026-q2"
 
@@ -95,16 +97,22 @@ SCENARIOS = [
        "created by bob 2026-08-11T10:41:12Z (RequestResponse spec: privileged, runAsUser 0, "
        "hostPID), deleted 16:05:40Z; Falco 'Launch Privileged Container'."),
     gt("GT-14", ["2.2.6"], "database container may run as root", "card-vault/card-vault-db",
-       "fail", "fail", [AUDIT, "scans/trivy/k8s/"], "runAsNonRoot unset (KSV012 FAIL)."),
+       "fail", "fail", [AUDIT, "scans/trivy/k8s/"],
+       "runAsNonRoot unset and allowPrivilegeEscalation not false (KSV012, KSV001 FAIL)."),
     gt("GT-15", ["2.2.6"], "web tier runs as UID 0 after its exception expired",
        "checkout-web/checkout-web", "fail", "excepted", [AUDIT, "workspace/exceptions.yaml"],
        "EXC-004 expired 2026-06-30."),
     gt("GT-16", ["2.2.6"], "privileged/host-access DaemonSets under approved exceptions",
        "falco/falco (EXC-001), monitoring/node-exporter (EXC-002), logging/fluent-bit (EXC-003)",
-       "excepted", "excepted", ["workspace/exceptions.yaml", "scans/trivy/k8s/"], ""),
+       "excepted", "excepted", ["workspace/exceptions.yaml", "scans/trivy/k8s/"],
+       "each exception lists exactly the settings its workload violates (falco: privileged, "
+       "hostPID, hostPath, runAsNonRoot; node-exporter: hostNetwork, hostPID, hostPath; "
+       "fluent-bit: hostPath /var/log, runAsUser 0)."),
     gt("GT-17", ["2.2.6"], "hardened workloads",
        "payments-api, payments-cache, card-vault, checkout-static, ingress-nginx-controller, "
-       "prometheus", "pass", "pass", [AUDIT, "scans/trivy/k8s/"], ""),
+       "prometheus", "pass", "pass", [AUDIT, "scans/trivy/k8s/"],
+       "Trivy still reports KSV014 (root filesystem not read-only) for some of them; the "
+       "catalog treats a writable root filesystem as a warning, not a 2.2.6 failure."),
     gt("GT-18", ["2.2.6"], "privileged pod in the out-of-scope sandbox",
        "dev-sandbox/sandbox-shell", "out_of_scope", "not_applicable", [AUDIT + "2026-q3/"],
        "privileged, hostNetwork, hostPath /; must not be reported as a CDE/connected failure."),
@@ -271,6 +279,14 @@ QUIRKS = [
 ]
 
 
+def workload_hardening() -> dict[str, list[str]]:
+    """namespace/workload -> the 2.2.6 settings its pod spec violates (empty: hardened)."""
+    out = {f"{w.namespace}/{w.name}": violations(w.security) for w in WORKLOADS}
+    out[f"{DEBUG_POD['namespace']}/{DEBUG_POD['name']}"] = violations("debug")
+    out[f"{SANDBOX_PRIV_POD['namespace']}/{SANDBOX_PRIV_POD['name']}"] = violations("sandbox")
+    return dict(sorted(out.items()))
+
+
 def write(out: Output, counts: dict) -> None:
     doc = {
         "generator": "sample_data/generate.py",
@@ -280,6 +296,7 @@ def write(out: Output, counts: dict) -> None:
         "expected_values": ["pass", "fail", "excepted", "not_applicable", "out_of_scope",
                             "info"],
         "scenarios": SCENARIOS,
+        "workload_hardening": workload_hardening(),
         "format_quirks": QUIRKS,
         "counts": counts,
     }

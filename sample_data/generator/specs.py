@@ -59,7 +59,7 @@ POD_SECURITY: dict[str, dict] = {
     },
     "fluent-bit": {
         "pod": {"runAsUser": 0},
-        "container": {"readOnlyRootFilesystem": True},
+        "container": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True},
         "hostPaths": [("varlog", "/var/log", "/var/log")],
     },
     "falco": {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 from .util import day_start, dt, stable_uuid, to_epoch
 from .world import (
@@ -48,7 +49,7 @@ class PodLife:
     security: str = ""
     created_by: str = ""  # identity key for manually created pods
 
-    @property
+    @cached_property
     def uid(self) -> str:
         return stable_uuid("pod", self.workload.namespace, self.name, self.generation,
                            self.start_us)

@@ -147,7 +147,7 @@ EXCEPTIONS = """# Time-boxed, approved deviations from the hardening standard.
 exceptions:
   - id: EXC-001
     requirement: "2.2.6"
-    selector: {namespace: falco, workload: daemonset/falco, setting: privileged}
+    selector: {namespace: falco, workload: daemonset/falco, setting: [privileged, hostPID, hostPath, runAsNonRoot]}
     justification: the runtime sensor needs privileged access to load its kernel probe
     compensating_controls: image pinned by digest; namespace admin limited to the platform leads
     approved_by: cso@northwind.example
