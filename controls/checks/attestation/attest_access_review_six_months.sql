@@ -1,0 +1,62 @@
+-- One row per user-access review completed in the 12-month look-back, plus one row for the time
+-- from the latest review to the as-of date.
+WITH rv AS (
+    SELECT attestation_id, date_end AS review_date, result, performed_by, source_sha256, locator,
+        source_file || locator AS attestation_ref
+    FROM attestations
+    WHERE kind = 'access_review' AND requirement = '7.2.4'
+      AND NOT coalesce(not_applicable, false) AND date_end <= $as_of
+),
+seq AS (
+    SELECT *, lag(review_date) OVER w AS previous_review, lag(attestation_id) OVER w AS previous_attestation
+    FROM rv WINDOW w AS (ORDER BY review_date, attestation_id)
+),
+reviews AS (
+    SELECT *,
+        coalesce(previous_review, CAST($lookback_start AS DATE)) AS from_date,
+        CAST(coalesce(previous_review, CAST($lookback_start AS DATE)) + to_months($max_interval_months) AS DATE)
+            AS due_by
+    FROM seq WHERE review_date >= $lookback_start
+),
+latest AS (
+    SELECT arg_max(attestation_id, review_date) AS attestation_id, max(review_date) AS review_date
+    FROM rv
+),
+last_row AS (
+    SELECT l.attestation_id, l.review_date,
+        CAST(l.review_date + to_months($max_interval_months) AS DATE) AS due_by,
+        r.result, r.performed_by, r.source_sha256, r.locator, r.attestation_ref
+    FROM latest l LEFT JOIN rv r USING (attestation_id)
+)
+SELECT
+    'access review ' || attestation_id AS resource,
+    CASE WHEN review_date > due_by OR result = 'fail' THEN 'fail' ELSE 'pass' END AS status,
+    concat_ws('; ',
+        'completed ' || review_date || ', ' || (review_date - from_date) || ' days after '
+            || CASE WHEN previous_review IS NULL THEN 'the start of the look-back (' || from_date
+                    || '), with no earlier review recorded'
+                    ELSE 'review ' || previous_attestation || ' of ' || previous_review END,
+        CASE WHEN review_date > due_by THEN 'it was due by ' || due_by
+             ELSE 'on time (due by ' || due_by || ')' END,
+        CASE WHEN result = 'fail' THEN 'it reports a failing result' END) AS reason,
+    source_sha256, locator,
+    attestation_id, review_date, previous_review, previous_attestation,
+    review_date - from_date AS days_since_previous, due_by, result, performed_by, attestation_ref
+FROM reviews
+UNION ALL
+SELECT
+    'access review: latest to the as-of date' AS resource,
+    CASE WHEN review_date IS NULL OR $as_of > due_by THEN 'fail' ELSE 'pass' END AS status,
+    CASE WHEN review_date IS NULL THEN 'no user-access review is recorded'
+         WHEN $as_of > due_by THEN 'the latest review (' || attestation_id || ', ' || review_date
+              || ') is older than ' || $max_interval_months || ' months: the next was due by ' || due_by
+              || ', ' || (CAST($as_of AS DATE) - due_by) || ' days before the as-of date'
+         ELSE 'the latest review (' || attestation_id || ', ' || review_date || ') is '
+              || (CAST($as_of AS DATE) - review_date) || ' days old; the next is due by ' || due_by
+    END AS reason,
+    source_sha256,
+    CASE WHEN review_date IS NULL THEN 'absent:attestations kind=access_review requirement=7.2.4'
+         ELSE locator END AS locator,
+    attestation_id, review_date, NULL AS previous_review, NULL AS previous_attestation,
+    CAST($as_of AS DATE) - review_date AS days_since_previous, due_by, result, performed_by, attestation_ref
+FROM last_row
