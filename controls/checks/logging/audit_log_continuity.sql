@@ -44,6 +44,9 @@ SELECT
          ELSE 'no audit events from ' || strftime(gap_start, '%Y-%m-%d %H:%M') || ' to '
               || strftime(gap_end, '%Y-%m-%d %H:%M') || ' UTC (' || longest_silence_minutes || ' minutes)'
     END AS reason,
-    source_sha256, locator,
+    source_sha256,
+    -- a day inside a silence has no record of its own: name what was searched instead
+    coalesce(locator, 'absent:k8s_audit_events from ' || strftime(gap_start, '%Y-%m-%d %H:%M')
+        || ' to ' || strftime(gap_end, '%Y-%m-%d %H:%M') || ' UTC') AS locator,
     day, events, longest_silence_minutes, gap_start, gap_end
 FROM per_day
