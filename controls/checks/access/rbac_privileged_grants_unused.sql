@@ -1,0 +1,154 @@
+-- One row per (binding, subject, privileged permission class) in the current RBAC snapshot, with
+-- the subject's last use of that permission in the period, from the audit log.
+WITH classes(class, label) AS (
+    VALUES ('secrets_read', 'read secrets'), ('pods_exec', 'exec into pods'),
+        ('pods_attach', 'attach to pods'), ('pods_portforward', 'port-forward to pods'),
+        ('cde_workload_create', 'create workloads in CDE namespaces'),
+        ('escalate_bind', 'escalate or bind roles'), ('impersonate', 'impersonate identities'),
+        ('wildcard', 'wildcard verbs or resources')
+),
+-- The RBAC permissions (API group, resource[/subresource], verb) that make up each class.
+atoms(class, api_group, resource, verb) AS (
+    VALUES ('secrets_read', '', 'secrets', 'get'), ('secrets_read', '', 'secrets', 'list'),
+        ('secrets_read', '', 'secrets', 'watch'),
+        ('pods_exec', '', 'pods/exec', 'create'), ('pods_exec', '', 'pods/exec', 'get'),
+        ('pods_attach', '', 'pods/attach', 'create'), ('pods_attach', '', 'pods/attach', 'get'),
+        ('pods_portforward', '', 'pods/portforward', 'create'),
+        ('pods_portforward', '', 'pods/portforward', 'get'),
+        ('cde_workload_create', '', 'pods', 'create'),
+        ('cde_workload_create', 'apps', 'deployments', 'create'),
+        ('cde_workload_create', 'apps', 'statefulsets', 'create'),
+        ('cde_workload_create', 'apps', 'daemonsets', 'create'),
+        ('cde_workload_create', 'apps', 'replicasets', 'create'),
+        ('cde_workload_create', 'batch', 'jobs', 'create'),
+        ('cde_workload_create', 'batch', 'cronjobs', 'create'),
+        ('escalate_bind', 'rbac.authorization.k8s.io', 'roles', 'escalate'),
+        ('escalate_bind', 'rbac.authorization.k8s.io', 'clusterroles', 'escalate'),
+        ('escalate_bind', 'rbac.authorization.k8s.io', 'roles', 'bind'),
+        ('escalate_bind', 'rbac.authorization.k8s.io', 'clusterroles', 'bind'),
+        ('impersonate', '', 'users', 'impersonate'), ('impersonate', '', 'groups', 'impersonate'),
+        ('impersonate', '', 'serviceaccounts', 'impersonate'),
+        ('impersonate', 'authentication.k8s.io', 'uids', 'impersonate')
+),
+cde AS (SELECT namespace FROM scope_namespaces WHERE zone = 'cde'),
+-- Each granting rule with the classes it gives (RBAC matching: "*" and "*/<subresource>").
+-- Workload creation counts only where the grant reaches a CDE namespace.
+granted AS (
+    SELECT DISTINCT g.*, a.class
+    FROM rbac_grants g
+    JOIN atoms a
+      ON (list_contains(g.api_groups, '*') OR list_contains(g.api_groups, a.api_group))
+     AND (list_contains(g.verbs, '*') OR list_contains(g.verbs, a.verb))
+     AND (list_contains(g.resources, '*') OR list_contains(g.resources, a.resource)
+          OR (a.resource LIKE '%/%' AND list_contains(g.resources, '*/' || split_part(a.resource, '/', 2))))
+    WHERE a.class <> 'cde_workload_create'
+       OR g.grant_namespace IN (SELECT namespace FROM cde)
+       OR (g.grant_namespace IS NULL AND EXISTS (SELECT 1 FROM cde))
+    UNION ALL
+    SELECT g.*, 'wildcard' AS class
+    FROM rbac_grants g
+    WHERE list_contains(g.verbs, '*') OR list_contains(g.resources, '*')
+),
+-- Allowed requests of the period, grouped by everything the matching needs.
+ev AS (
+    SELECT row_number() OVER (ORDER BY use_sha256, use_locator) AS sig, *,
+        resource || coalesce('/' || subresource, '') AS res
+    FROM (
+        SELECT username, effective_user, user_groups, impersonated_user IS NOT NULL AS impersonating,
+            coalesce(api_group, '') AS api_group, resource, subresource, verb, namespace,
+            count(DISTINCT audit_id) AS requests, max(event_time) AS last_used,
+            arg_max(source_sha256, event_time) AS use_sha256, arg_max(locator, event_time) AS use_locator
+        FROM k8s_audit_events
+        WHERE event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+          AND coalesce(stage, 'ResponseComplete') <> 'RequestReceived'
+          AND resource IS NOT NULL AND verb IS NOT NULL
+          AND coalesce(authz_decision = 'allow'
+                       OR (authz_decision IS NULL AND response_code BETWEEN 100 AND 399), false)
+        GROUP BY ALL
+    )
+),
+-- The class each request exercises.
+ev_class AS (
+    SELECT e.sig, x.class
+    FROM ev e JOIN atoms x ON x.api_group = e.api_group AND x.resource = e.res AND x.verb = e.verb
+    WHERE x.class NOT IN ('escalate_bind', 'impersonate')
+    UNION ALL
+    SELECT sig, 'escalate_bind' FROM ev
+    WHERE api_group = 'rbac.authorization.k8s.io' AND subresource IS NULL
+      AND verb IN ('create', 'update', 'patch')
+      AND resource IN ('roles', 'clusterroles', 'rolebindings', 'clusterrolebindings')
+    UNION ALL
+    SELECT sig, 'impersonate' FROM ev WHERE impersonating
+    UNION ALL
+    SELECT sig, 'wildcard' FROM ev
+),
+-- Whom each request counts for, as RBAC subjects name identities: the identity it ran as and,
+-- unless impersonated, that user's groups; for impersonation, the impersonating user and groups.
+actor AS (
+    SELECT sig, effective_user AS principal, false AS is_group, false AS as_impersonator FROM ev
+    UNION ALL
+    SELECT sig, unnest(user_groups), true, false FROM ev WHERE NOT impersonating
+    UNION ALL
+    SELECT sig, username, false, true FROM ev WHERE impersonating
+    UNION ALL
+    SELECT sig, unnest(user_groups), true, true FROM ev WHERE impersonating
+),
+uses AS (
+    SELECT DISTINCT gr.binding_subject, gr.class, e.sig, e.requests, e.last_used, e.use_sha256,
+        e.use_locator
+    FROM granted gr
+    JOIN actor a
+      ON a.principal = gr.subject_principal AND a.is_group = (gr.subject_kind = 'Group')
+     AND a.as_impersonator = (gr.class = 'impersonate')
+    JOIN ev_class c ON c.sig = a.sig AND c.class = gr.class
+    JOIN ev e ON e.sig = a.sig
+    WHERE (gr.class = 'impersonate' OR gr.grant_namespace IS NULL OR e.namespace = gr.grant_namespace)
+      AND (gr.class <> 'cde_workload_create' OR e.namespace IN (SELECT namespace FROM cde))
+      AND (gr.class IN ('escalate_bind', 'impersonate')
+           OR ((list_contains(gr.api_groups, '*') OR list_contains(gr.api_groups, e.api_group))
+               AND (list_contains(gr.verbs, '*') OR list_contains(gr.verbs, e.verb))
+               AND (list_contains(gr.resources, '*') OR list_contains(gr.resources, e.res)
+                    OR (e.subresource IS NOT NULL
+                        AND list_contains(gr.resources, '*/' || e.subresource)))))
+),
+used AS (
+    SELECT binding_subject, class, sum(requests) AS requests, max(last_used) AS last_used,
+        arg_max(use_sha256, last_used) AS use_sha256, arg_max(use_locator, last_used) AS use_locator
+    FROM uses GROUP BY ALL
+),
+items AS (
+    SELECT binding_subject, class, binding_kind, binding_namespace, binding_name,
+        binding_created_at, subject_kind, subject_principal, role_kind, role_name,
+        grant_namespace, control_plane, binding_sha256, binding_locator,
+        list_sort(list_distinct(list(rule_locator))) AS granting_rules
+    FROM granted GROUP BY ALL
+)
+SELECT
+    i.binding_subject || ': ' || k.label AS resource,
+    CASE
+        WHEN i.control_plane THEN 'not_applicable'
+        WHEN u.last_used IS NOT NULL THEN 'pass'
+        WHEN CAST(i.binding_created_at AS DATE) > $as_of - $min_days_granted THEN 'not_applicable'
+        ELSE 'fail'
+    END AS status,
+    CASE
+        WHEN i.control_plane THEN 'Kubernetes control-plane grant'
+        WHEN u.last_used IS NOT NULL THEN 'last used ' || strftime(u.last_used, '%Y-%m-%d %H:%M:%S')
+            || ' UTC (' || u.requests || ' request(s) in the period)'
+        WHEN CAST(i.binding_created_at AS DATE) > $as_of - $min_days_granted
+            THEN 'granted on ' || CAST(i.binding_created_at AS DATE) || ', fewer than '
+                || $min_days_granted || ' days before the as-of date: too recent to judge from use'
+        ELSE 'granted through ' || i.role_kind || ' ' || i.role_name
+            || CASE WHEN i.grant_namespace IS NULL THEN ' cluster-wide' ELSE ' in namespace ' || i.grant_namespace END
+            || ' but not used in the period: candidate for removal'
+    END AS reason,
+    CASE WHEN u.last_used IS NOT NULL AND NOT i.control_plane THEN u.use_sha256 ELSE i.binding_sha256 END
+        AS source_sha256,
+    CASE WHEN u.last_used IS NOT NULL AND NOT i.control_plane THEN u.use_locator ELSE i.binding_locator END
+        AS locator,
+    i.binding_kind, i.binding_namespace, i.binding_name, i.role_kind, i.role_name, i.subject_kind,
+    i.subject_principal, k.label AS permission, coalesce(i.grant_namespace, 'cluster-wide') AS grant_scope,
+    i.granting_rules, i.binding_created_at, u.last_used, coalesce(u.requests, 0) AS requests
+FROM items i
+JOIN classes k USING (class)
+LEFT JOIN used u USING (binding_subject, class)
