@@ -12,7 +12,7 @@ from .util import Output
 DEFAULTS = {
     "seed": 20260930,
     "q3_audit_events": 10_000,
-    "q2_audit_events": 4_000,
+    "q2_audit_events": 7_000,
     "archive_audit_per_day": 5,
     "q3_flows": 24_000,
     "q2_flows": 6_000,

@@ -296,44 +296,77 @@ def humans_on(day: date) -> list[Person]:
     return out
 
 
+def _open_windows(day_us: int) -> list[tuple[int, int]]:
+    """The parts of the day outside the planted audit gap, as [start, end) in µs."""
+    lo, hi = day_us, day_us + 86400 * US
+    if GAP[1] <= lo or GAP[0] >= hi:
+        return [(lo, hi)]
+    return [(a, b) for a, b in ((lo, max(lo, GAP[0])), (min(hi, GAP[1]), hi)) if b > a]
+
+
+def _stratified(r, windows: list[tuple[int, int]], n: int) -> list[int]:
+    """``n`` times spread evenly over the windows with random jitter (no long silences)."""
+    total = sum(b - a for a, b in windows)
+    out = []
+    for i in range(n):
+        x = (i * total + int((0.25 + 0.5 * r.random()) * total)) // n
+        for a, b in windows:
+            if x < b - a:
+                out.append(a + x)
+                break
+            x -= b - a
+    return out
+
+
+def _human_time(r, base: int, p: Person, day: date) -> int:
+    if p.key == "ivan" and day.weekday() >= 5:
+        return base + r.randrange(20 * 3600 * US, 23 * 3600 * US)
+    return base + r.randrange(7 * 3600 * US, 19 * 3600 * US)
+
+
 def background_day(bg: Background, day: date, quota: int, thin: bool = False) -> list[dict]:
-    """Exactly ``quota`` event lines of ordinary traffic for ``day``."""
+    """Exactly ``quota`` event lines of ordinary traffic for ``day``.
+
+    Machine traffic (kubelets, controllers, workloads) is spread evenly over the day, as on a
+    real API server, so the only long silence in the log is the planted gap; people and CI
+    work office hours. About 3 % of requests also get a RequestReceived line.
+    """
     r = bg.r
     base = day_start(day) * US
     people = humans_on(day)
-    out: list[dict] = []
-    while len(out) < quota:
-        x = r.random()
-        if people and x < (0.5 if thin else 0.22):
-            p = people[r.randrange(len(people))]
-            t = base + r.randrange(7 * 3600 * US, 19 * 3600 * US)
-            if p.key == "ivan" and day.weekday() >= 5:
-                t = base + r.randrange(20 * 3600 * US, 23 * 3600 * US)
-            ev = bg.human(p, t)
-        elif x < 0.27 and day.weekday() < 5 and not thin:
+    dups = 0 if thin else quota * 3 // 100
+    n = quota - dups
+    n_human = round(n * (0.5 if thin else 0.22)) if people else 0
+    n_ci = round(n * 0.05) if day.weekday() < 5 and not thin else 0
+    n_machine = n - n_human - n_ci
+    events: list[dict] = []
+    for t in _stratified(r, _open_windows(base), n_machine):
+        events.append(bg.machine(t))
+    for _ in range(n_human):
+        p = people[r.randrange(len(people))]
+        t = _human_time(r, base, p, day)
+        while GAP[0] <= t < GAP[1]:
+            t = _human_time(r, base, p, day)
+        events.append(bg.human(p, t))
+    for _ in range(n_ci):
+        t = base + r.randrange(8 * 3600 * US, 18 * 3600 * US)
+        while GAP[0] <= t < GAP[1]:
             t = base + r.randrange(8 * 3600 * US, 18 * 3600 * US)
-            ev = bg.ci(t)
-        else:
-            t = base + r.randrange(0, 86400 * US)
-            ev = bg.machine(t)
-        if GAP[0] <= t < GAP[1]:
-            continue
-        if not thin and quota - len(out) >= 2 and r.random() < 0.03:
-            rr = dict(ev)
-            rr.pop("responseStatus", None)
-            rr.pop("annotations", None)
-            rr["stage"] = "RequestReceived"
-            rr["stageTimestamp"] = rr["requestReceivedTimestamp"]
-            out.append(rr)
-        out.append(ev)
+        events.append(bg.ci(t))
+    out: list[dict] = list(events)
+    for i in sorted(r.sample(range(len(events)), min(dups, len(events)))):
+        rr = dict(events[i])
+        rr.pop("responseStatus", None)
+        rr.pop("annotations", None)
+        rr["stage"] = "RequestReceived"
+        rr["stageTimestamp"] = rr["requestReceivedTimestamp"]
+        out.append(rr)
+    while len(out) < quota:  # a day without events to duplicate (tiny quotas)
+        out.append(bg.machine(_stratified(r, _open_windows(base), 1)[0]))
     return out
 
 
 # --------------------------------------------------------------------------- writing
-
-
-def _month_key(stamp: str) -> str:
-    return stamp[:7]
 
 
 def write_period(out: Output, seed: int, label: str, start: date, end: date, total: int,

@@ -414,28 +414,70 @@ def pod_events(sc: Scenario, lives: list[timeline.PodLife]) -> None:
             _pod_delete(sc, p)
 
 
+WORKLOAD_RESOURCE = {"Deployment": "deployments", "StatefulSet": "statefulsets",
+                     "DaemonSet": "daemonsets"}
+
+
+def workload_object(p: timeline.PodLife, restarted_at: str | None, stored: bool) -> dict:
+    """The Deployment/StatefulSet/DaemonSet as applied (``stored``: as the API returns it)."""
+    w = p.workload
+    selector = {"app.kubernetes.io/name": dict(w.labels)["app.kubernetes.io/name"]}
+    template_meta: dict = {"labels": dict(w.labels)}
+    if restarted_at:
+        template_meta["annotations"] = {"kubectl.kubernetes.io/restartedAt": restarted_at}
+    spec: dict = {}
+    if w.kind != "DaemonSet":
+        spec["replicas"] = w.replicas
+    spec["selector"] = {"matchLabels": selector}
+    if w.kind == "StatefulSet":
+        spec["serviceName"] = w.name
+    spec["template"] = {"metadata": template_meta,
+                        "spec": specs.pod_spec(w, p.tag, IMAGES[w.image].version(p.tag).ref)}
+    meta: dict = {"name": w.name, "namespace": w.namespace}
+    if stored:
+        meta["uid"] = stable_uuid("owner", w.namespace, w.name)
+        meta["resourceVersion"] = str(40_000_000 + (p.start_us // US) % 9_000_000)
+        meta["generation"] = p.generation + 2
+        meta["creationTimestamp"] = "2025-03-12T09:20:00Z"
+    meta["labels"] = dict(w.labels)
+    obj = {"kind": w.kind, "apiVersion": "apps/v1", "metadata": meta, "spec": spec}
+    if stored:
+        obj["status"] = {"observedGeneration": p.generation + 1}
+    return obj
+
+
 def _workload_change(sc: Scenario, p: timeline.PodLife) -> None:
-    """The deployer's patch that triggered a rollout or restart."""
+    """The deployer's change that triggered a rollout or restart.
+
+    Argo CD uses server-side apply (the request body is the whole manifest); Helm sends a
+    strategic-merge patch, and so does the weekly restart. Either way the response object, logged
+    at RequestResponse level, is the whole workload with its pod template.
+    """
     w = p.workload
     t = p.start_us - 2 * US - (40 * US if w.kind != "Deployment" else 0)
     deployer = w.deployer
-    resource = {"Deployment": "deployments", "StatefulSet": "statefulsets",
-                "DaemonSet": "daemonsets"}[w.kind]
-    uri, ref = request("patch", resource, w.namespace, w.name, group="apps",
-                       query="?fieldManager=helm" if deployer == "ci-deployer" else "")
+    restarted = rfc3339_us(t)[:19] + "Z" if p.cause == "restart" else None
     if p.cause == "restart":
-        body = {"spec": {"template": {"metadata": {"annotations": {
-            "kubectl.kubernetes.io/restartedAt": rfc3339_us(t)[:19] + "Z"}}}}}
-    else:
+        query = "?fieldManager=kubectl-rollout"
+        body: dict = {"spec": {"template": {"metadata": {"annotations": {
+            "kubectl.kubernetes.io/restartedAt": restarted}}}}}
+    elif deployer == "ci-deployer":
+        query = "?fieldManager=helm"
         body = {"spec": {"template": {"spec": {"containers": [
             {"image": IMAGES[w.image].version(p.tag).ref, "name": w.name}]}}}}
+    else:
+        query = "?fieldManager=argocd-controller&force=true"
+        body = workload_object(p, None, stored=False)
+    uri, ref = request("patch", WORKLOAD_RESOURCE[w.kind], w.namespace, w.name, group="apps",
+                       query=query)
     ip = CI_RUNNERS[p.generation % 2] if deployer == "ci-deployer" else ARGOCD_MGMT
     ua = HELM_UA if deployer == "ci-deployer" else ARGOCD_UA
     binding = "ci-deployer-cluster-admin" if deployer == "ci-deployer" else \
         "argocd-manager-role-binding"
     sc.add(event(sc.ids.next(), t, sa_user(deployer, jti_seed=t // (86400 * US)), "patch", uri,
-                 [ip], ua, ref, 200, rbac.reason(binding, rbac.sa(deployer)), level="Request",
-                 req=body, latency_us=21_000))
+                 [ip], ua, ref, 200, rbac.reason(binding, rbac.sa(deployer)),
+                 level="RequestResponse", req=body,
+                 resp=workload_object(p, restarted, stored=True), latency_us=21_000))
     if w.kind == "Deployment":
         uri, ref = request("create", "replicasets", w.namespace, group="apps")
         ref = named(ref, f"{w.name}-{w.rs_hash(p.tag, p.generation)}")

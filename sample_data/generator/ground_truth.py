@@ -101,9 +101,10 @@ SCENARIOS = [
        "runAsNonRoot unset and allowPrivilegeEscalation not false (KSV012, KSV001 FAIL)."),
     gt("GT-15", ["2.2.6"], "web tier runs as UID 0 after its exception expired",
        "checkout-web/checkout-web", "fail", "excepted", [AUDIT, "workspace/exceptions.yaml"],
-       "EXC-004 expired 2026-06-30."),
+       "EXC-009 (a risk acceptance: excepted, still counted as failing) expired 2026-06-30."),
     gt("GT-16", ["2.2.6"], "privileged/host-access DaemonSets under approved exceptions",
-       "falco/falco (EXC-001), monitoring/node-exporter (EXC-002), logging/fluent-bit (EXC-003)",
+       "falco/falco (EXC-001..004), monitoring/node-exporter (EXC-005, 006), logging/fluent-bit "
+       "(EXC-007, 008)",
        "excepted", "excepted", ["workspace/exceptions.yaml", "scans/trivy/k8s/"],
        "each exception lists exactly the settings its workload violates (falco: privileged, "
        "hostPID, hostPath, runAsNonRoot; node-exporter: hostNetwork, hostPID, hostPath; "

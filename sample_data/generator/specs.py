@@ -34,7 +34,7 @@ POD_SECURITY: dict[str, dict] = {
     },
     # postgres: the official image starts as root; nothing in the spec stops it.
     "postgres": {"pod": {"fsGroup": 999}, "container": {}},
-    # checkout-web runs as UID 0 (exception EXC-004 expired on 2026-06-30).
+    # checkout-web runs as UID 0 (risk acceptance EXC-009 expired on 2026-06-30).
     "root": {
         "pod": {"runAsUser": 0},
         "container": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
