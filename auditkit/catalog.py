@@ -42,6 +42,7 @@ _CHECK_KEYS = {
     "aliases": list,
     "on_empty": str,
     "empty_reason": str,
+    "timeliness": dict,
 }
 _CHECK_REQUIRED = (
     "id",
@@ -54,7 +55,7 @@ _CHECK_REQUIRED = (
     "remediation",
 )
 _PARAM_KEYS = {"type", "default", "provenance", "description", "unit"}
-_REQUIRE_KEYS = {"table", "missing", "time_column", "where"}
+_REQUIRE_KEYS = {"table", "missing", "time_column"}
 _FRAMEWORK_KEYS = {"id", "title", "version", "description", "requirements"}
 _REQUIREMENT_KEYS = {"id", "title", "checks", "manual", "applies_to", "note", "parent"}
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{2,79}$")
@@ -110,6 +111,7 @@ class Check:
     aliases: tuple[str, ...] = ()
     on_empty: str = "not_tested"
     empty_reason: str = ""
+    timeliness: dict[str, str] | None = None  # {opened, deadline, resolved} evidence columns
 
     @property
     def sql_params(self) -> list[str]:
@@ -365,6 +367,14 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
                 problems.append(f"evidence column {col!r} must be a lower-case identifier")
             elif col in CONTRACT_COLUMNS:
                 problems.append(f"evidence column {col!r} is already part of the row contract")
+    timeliness = doc.get("timeliness")
+    if isinstance(timeliness, dict):
+        keys = set(timeliness)
+        if keys - {"opened", "deadline", "resolved"} or not {"opened", "deadline"} <= keys:
+            problems.append("timeliness needs opened and deadline (and optionally resolved)")
+        for role, col in timeliness.items():
+            if isinstance(evidence, list) and col not in evidence:
+                problems.append(f"timeliness.{role} names {col!r}, which is not an evidence column")
     sql_path = path.with_suffix(".sql")
     sql = ""
     if not sql_path.is_file():
@@ -406,6 +416,9 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
         aliases=tuple(str(a) for a in doc.get("aliases") or []),
         on_empty=str(doc.get("on_empty", "not_tested")),
         empty_reason=str(doc.get("empty_reason", "")).strip(),
+        timeliness={str(k): str(v) for k, v in timeliness.items()}
+        if isinstance(timeliness, dict)
+        else None,
     )
 
 

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from auditkit import __version__
-from auditkit.cli import _controls, _evaluate, _ingest, _pack, _workspace
+from auditkit.cli import _controls, _evaluate, _history, _ingest, _pack, _workspace
 from auditkit.cli._common import run_cli
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ _workspace.register(app)
 _ingest.register(app)
 _evaluate.register(app)
 _pack.register(app)
+_history.register(app)
 _controls.register(app)
 
 

@@ -21,7 +21,7 @@ from auditkit.cli._common import (
     workspace,
 )
 from auditkit.clock import claimed_now
-from auditkit.errors import KeyMaterialError
+from auditkit.errors import ConfigError, KeyMaterialError
 from auditkit.pack.build import PackResult
 
 
@@ -44,7 +44,20 @@ def register(app: typer.Typer) -> None:
     @app.command("report")
     def report(
         run: Annotated[int, typer.Option("--run", help="Run id (see 'auditkit runs list').")],
-        out: Annotated[Path, typer.Option("--out", help="Folder to write the pack into.")],
+        out: Annotated[
+            Path,
+            typer.Option(
+                "--out", help="Folder to write the pack into (with --format oscal: a .json file)."
+            ),
+        ],
+        output_format: Annotated[
+            str,
+            typer.Option(
+                "--format",
+                help="pack (the signed evidence pack) or oscal (OSCAL 1.1 assessment "
+                "results JSON only).",
+            ),
+        ] = "pack",
         make_zip: Annotated[
             bool, typer.Option("--zip", help="Also write a deterministic zip.")
         ] = False,
@@ -63,6 +76,20 @@ def register(app: typer.Typer) -> None:
         from auditkit.store import open_store
 
         ws = workspace(workspace_dir)
+        if output_format not in ("pack", "oscal"):
+            raise ConfigError("--format must be pack or oscal")
+        if output_format == "oscal":
+            from auditkit.oscal import write_oscal
+            from auditkit.pack.data import load_run
+
+            with open_store(ws, write=False) as con:
+                loaded = load_run(con, run, load_catalog(ws.config.controls_dirs))
+            path = write_oscal(loaded, out, claimed_now())
+            if json_out:
+                print_json({"oscal": str(path), "run_id": run})
+            else:
+                say(f"OSCAL assessment results written to {path}")
+            return
         try:
             material = load_signing_material(ws.keys_dir)
         except KeyMaterialError as exc:

@@ -77,3 +77,22 @@ CREATE TABLE IF NOT EXISTS run_attestations (
     run_id        INTEGER NOT NULL,
     attestation   JSON NOT NULL
 );
+
+-- Assessor samples drawn from a run's check population (auditkit sample).
+CREATE SEQUENCE IF NOT EXISTS sample_id_seq START 1;
+
+CREATE TABLE IF NOT EXISTS samples (
+    sample_id         INTEGER PRIMARY KEY,
+    run_id            INTEGER NOT NULL,
+    check_id          VARCHAR NOT NULL,
+    method            VARCHAR NOT NULL,   -- hash-ordered | hash-ordered-stratified
+    seed              VARCHAR NOT NULL,
+    size_requested    INTEGER NOT NULL,
+    stratify          VARCHAR,            -- the column strata come from
+    population_size   INTEGER NOT NULL,
+    population_digest VARCHAR NOT NULL,   -- sha256 of the sorted population fingerprints
+    strata            JSON NOT NULL,      -- [{stratum, population, sampled}]
+    selected_by       VARCHAR NOT NULL,
+    created_at        TIMESTAMP NOT NULL, -- claimed time
+    items             JSON NOT NULL       -- [{fingerprint, resource, status, stratum, key}]
+);

@@ -1,0 +1,212 @@
+"""Gap analysis: a prioritised remediation plan from one run.
+
+Every requirement that is Not in Place or Not Tested becomes a plan item with
+its failing (or untested) checks, the affected resources, the worst severity,
+the earliest deadline found in the findings' evidence, and — from an optional
+plan file — an owner, a due date and a note. Order: Not in Place before Not
+Tested, then severity, then the earliest deadline, then the standard's order.
+It needs no signing key: it is meant for readiness runs before an audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from auditkit.errors import ConfigError, InputError, NotFoundError
+from auditkit.ingest.safeload import load_yaml_file_text
+from auditkit.store import first_row
+
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4, "unknown": 5}
+RESULT_RANK = {"Not in Place": 0, "Not Tested": 1}
+DEADLINE_COLUMNS = ("deadline", "due", "due_date")
+
+
+@dataclass
+class PlanEntry:
+    """One line of the plan file."""
+
+    check: str | None
+    requirement: str | None
+    owner: str
+    due: dt.date | None
+    note: str
+
+
+@dataclass
+class GapItem:
+    """One requirement to work on."""
+
+    requirement: str
+    title: str
+    result: str
+    basis: str
+    checks: list[dict[str, Any]]
+    affected: int
+    sample_resources: list[str]
+    severity: str
+    earliest_deadline: dt.date | None
+    owner: str | None = None
+    due: dt.date | None = None
+    note: str | None = None
+    priority: int = 0
+    overdue_plan: bool = field(default=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        out = dict(self.__dict__)
+        for key in ("earliest_deadline", "due"):
+            out[key] = out[key].isoformat() if out[key] else None
+        return out
+
+
+def load_plan(path: Path | None) -> list[PlanEntry]:
+    """Read a plan file: ``plan: [{check|requirement, owner, due, note}]``."""
+    if path is None:
+        return []
+    try:
+        doc = load_yaml_file_text(path.read_text(encoding="utf-8"), source=str(path))
+    except FileNotFoundError:
+        raise ConfigError("plan file not found", path=path) from None
+    except InputError as exc:
+        raise ConfigError(exc.message, path=path, location=exc.location) from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("plan"), list):
+        raise ConfigError("expected a top-level 'plan:' list", path=path)
+    entries = []
+    for index, item in enumerate(doc["plan"]):
+        where = f"#/plan/{index}"
+        if not isinstance(item, dict):
+            raise ConfigError("entry must be a mapping", path=path, location=where)
+        extra = sorted(set(item) - {"check", "requirement", "owner", "due", "note"})
+        if extra:
+            raise ConfigError(f"unknown key {extra[0]!r}", path=path, location=where)
+        if bool(item.get("check")) == bool(item.get("requirement")):
+            raise ConfigError("give exactly one of check or requirement", path=path, location=where)
+        due = item.get("due")
+        if due is not None and not isinstance(due, dt.date):
+            try:
+                due = dt.date.fromisoformat(str(due))
+            except ValueError:
+                raise ConfigError(
+                    f"due must be a date, not {due!r}", path=path, location=where + "/due"
+                ) from None
+        owner = item.get("owner")
+        if not isinstance(owner, str) or not owner.strip():
+            raise ConfigError("owner is required", path=path, location=where + "/owner")
+        entries.append(
+            PlanEntry(
+                check=str(item["check"]) if item.get("check") else None,
+                requirement=str(item["requirement"]) if item.get("requirement") else None,
+                owner=owner.strip(),
+                due=due,
+                note=str(item.get("note") or "").strip(),
+            )
+        )
+    return entries
+
+
+def gap_analysis(
+    con: duckdb.DuckDBPyConnection, run_id: int, plan: list[PlanEntry] | None = None
+) -> list[GapItem]:
+    """The prioritised plan for ``run_id``."""
+    run = first_row(con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]))
+    if run is None:
+        raise NotFoundError(f"no run {run_id}; see 'auditkit runs list'")
+    as_of: dt.date = run[0]
+    reqs = con.execute(
+        "SELECT requirement, title, result, basis, checks, sort_key FROM run_requirements "
+        "WHERE run_id = ? AND result IN ('Not in Place', 'Not Tested') ORDER BY sort_key",
+        [run_id],
+    ).fetchall()
+    check_rows = {
+        r[0]: {
+            "check_id": r[0],
+            "title": r[1],
+            "severity": r[2],
+            "state": r[3],
+            "reason": r[4],
+            "failed": r[5],
+            "population": r[6],
+        }
+        for r in con.execute(
+            "SELECT check_id, title, severity, state, reason, failed, population "
+            "FROM run_checks WHERE run_id = ?",
+            [run_id],
+        ).fetchall()
+    }
+    findings: dict[str, list[tuple[str, str, Any]]] = {}
+    for check_id, resource, severity, evidence in con.execute(
+        "SELECT check_id, resource, severity, evidence FROM run_results "
+        "WHERE run_id = ? AND status = 'fail' ORDER BY check_id, resource",
+        [run_id],
+    ).fetchall():
+        findings.setdefault(check_id, []).append((resource, severity, evidence))
+    by_check = {p.check: p for p in plan or [] if p.check}
+    by_req = {p.requirement: p for p in plan or [] if p.requirement}
+    items: list[GapItem] = []
+    for requirement, title, result, basis, checks, sort_key in reqs:
+        involved = [
+            check_rows[c]
+            for c in checks
+            if c in check_rows
+            and (check_rows[c]["failed"] or check_rows[c]["state"] != "evaluated")
+        ]
+        rows = [f for c in checks for f in findings.get(c, [])]
+        severities = [s for _, s, _ in rows] or [c["severity"] for c in involved]
+        severity = min(severities, key=lambda s: SEVERITY_RANK.get(s, 9), default="unknown")
+        deadline = _earliest_deadline(rows)
+        entry = by_req.get(requirement) or next(
+            (by_check[c] for c in checks if c in by_check), None
+        )
+        item = GapItem(
+            requirement=requirement,
+            title=title,
+            result=result,
+            basis=basis,
+            checks=involved,
+            affected=len({r for r, _, _ in rows}),
+            sample_resources=[r for r, _, _ in rows[:5]],
+            severity=severity,
+            earliest_deadline=deadline,
+            owner=entry.owner if entry else None,
+            due=entry.due if entry else None,
+            note=entry.note if entry else None,
+        )
+        item.overdue_plan = bool(item.due and item.due < as_of)
+        item.priority = sort_key
+        items.append(item)
+    items.sort(
+        key=lambda i: (
+            RESULT_RANK.get(i.result, 9),
+            SEVERITY_RANK.get(i.severity, 9),
+            i.earliest_deadline or dt.date.max,
+            i.priority,
+        )
+    )
+    for rank, item in enumerate(items, start=1):
+        item.priority = rank
+    return items
+
+
+def _earliest_deadline(rows: list[tuple[str, str, Any]]) -> dt.date | None:
+    best: dt.date | None = None
+    for _, _, evidence in rows:
+        if not evidence:
+            continue
+        doc = json.loads(evidence)
+        for key in DEADLINE_COLUMNS:
+            value = doc.get(key)
+            if not value:
+                continue
+            try:
+                day = dt.date.fromisoformat(str(value)[:10])
+            except ValueError:
+                continue
+            if best is None or day < best:
+                best = day
+    return best

@@ -1,0 +1,218 @@
+"""Run history: compare two runs, requirement by requirement and finding by finding.
+
+Findings are matched by fingerprint (sha256 of check id and resource key),
+which does not depend on the run, so an item keeps its identity across
+quarters. A finding is a population item whose status is ``fail``; an
+excepted item is reported as excepted, not as resolved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from auditkit.errors import NotFoundError
+from auditkit.store import first_row
+
+
+@dataclass
+class RequirementChange:
+    """One requirement's result in both runs."""
+
+    requirement: str
+    title: str
+    before: str | None
+    after: str | None
+
+    @property
+    def changed(self) -> bool:
+        """The result differs between the runs."""
+        return self.before != self.after
+
+
+@dataclass
+class FindingChange:
+    """One finding's fate between the runs."""
+
+    check_id: str
+    fingerprint: str
+    resource: str
+    # new | resolved | persisting | excepted (failing before, excepted now)
+    # | not re-tested (failing before; the check could not be tested in the later run)
+    change: str
+    status_before: str | None
+    status_after: str | None
+    severity: str
+    reason: str
+
+
+@dataclass
+class CheckDelta:
+    """Per check: counts of new, resolved and persisting findings and state changes."""
+
+    check_id: str
+    state_before: str | None
+    state_after: str | None
+    new: int = 0
+    resolved: int = 0
+    persisting: int = 0
+    excepted: int = 0
+    not_retested: int = 0
+
+
+@dataclass
+class RunDiff:
+    """Everything that changed from ``run_a`` to ``run_b``."""
+
+    run_a: int
+    run_b: int
+    as_of_a: str
+    as_of_b: str
+    requirements: list[RequirementChange]
+    checks: list[CheckDelta]
+    findings: list[FindingChange] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "run_a": self.run_a,
+            "run_b": self.run_b,
+            "as_of_a": self.as_of_a,
+            "as_of_b": self.as_of_b,
+            "requirement_changes": [
+                {
+                    "requirement": r.requirement,
+                    "title": r.title,
+                    "before": r.before,
+                    "after": r.after,
+                }
+                for r in self.requirements
+                if r.changed
+            ],
+            "checks": [c.__dict__ for c in self.checks],
+            "totals": {
+                k: sum(getattr(c, k) for c in self.checks)
+                for k in ("new", "resolved", "persisting", "excepted", "not_retested")
+            },
+            "findings": [f.__dict__ for f in self.findings],
+        }
+
+
+def run_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Every stored run id, ascending."""
+    return [int(r[0]) for r in con.execute("SELECT run_id FROM runs ORDER BY run_id").fetchall()]
+
+
+def previous_run(con: duckdb.DuckDBPyConnection, run_id: int) -> int | None:
+    """The latest earlier run of the same framework whose as-of date is earlier."""
+    row = first_row(
+        con.execute(
+            """
+        SELECT p.run_id FROM runs p, runs r
+        WHERE r.run_id = ? AND p.framework_id = r.framework_id AND p.run_id <> r.run_id
+          AND (p.as_of < r.as_of OR (p.as_of = r.as_of AND p.run_id < r.run_id))
+        ORDER BY p.as_of DESC, p.run_id DESC LIMIT 1
+        """,
+            [run_id],
+        )
+    )
+    return int(row[0]) if row else None
+
+
+def _as_of(con: duckdb.DuckDBPyConnection, run_id: int) -> str:
+    row = first_row(con.execute("SELECT as_of FROM runs WHERE run_id = ?", [run_id]))
+    if row is None:
+        raise NotFoundError(f"no run {run_id}; see 'auditkit runs list'")
+    return str(row[0])
+
+
+def diff_runs(con: duckdb.DuckDBPyConnection, run_a: int | None, run_b: int) -> RunDiff:
+    """Compare ``run_a`` (default: the run before ``run_b``) with ``run_b``."""
+    as_of_b = _as_of(con, run_b)
+    if run_a is None:
+        run_a = previous_run(con, run_b)
+        if run_a is None:
+            raise NotFoundError(f"run {run_b} has no earlier run of the same framework to compare")
+    as_of_a = _as_of(con, run_a)
+    requirements = [
+        RequirementChange(r[0], r[1], r[2], r[3])
+        for r in con.execute(
+            """
+            SELECT coalesce(b.requirement, a.requirement), coalesce(b.title, a.title),
+                   a.result, b.result
+            FROM (SELECT * FROM run_requirements WHERE run_id = ?) a
+            FULL OUTER JOIN (SELECT * FROM run_requirements WHERE run_id = ?) b
+              USING (requirement)
+            ORDER BY coalesce(b.sort_key, a.sort_key)
+            """,
+            [run_a, run_b],
+        ).fetchall()
+    ]
+    findings = [
+        FindingChange(*r)
+        for r in con.execute(
+            """
+            WITH a AS (SELECT * FROM run_results WHERE run_id = ?),
+                 b AS (SELECT * FROM run_results WHERE run_id = ?),
+                 tested_b AS (SELECT check_id FROM run_checks
+                              WHERE run_id = ? AND state = 'evaluated')
+            SELECT coalesce(b.check_id, a.check_id), coalesce(b.fingerprint, a.fingerprint),
+                   coalesce(b.resource, a.resource),
+                   CASE WHEN a.status = 'fail' AND b.status = 'fail' THEN 'persisting'
+                        WHEN b.status = 'fail' THEN 'new'
+                        WHEN b.status = 'excepted' THEN 'excepted'
+                        WHEN b.status IS NULL AND a.check_id NOT IN (SELECT check_id FROM tested_b)
+                            THEN 'not re-tested'
+                        ELSE 'resolved' END,
+                   a.status, b.status, coalesce(b.severity, a.severity),
+                   CASE WHEN b.status IS NULL AND a.check_id IN (SELECT check_id FROM tested_b)
+                        THEN 'no longer in the population: ' || a.reason
+                        ELSE coalesce(b.reason, a.reason) END
+            FROM a FULL OUTER JOIN b USING (check_id, fingerprint)
+            WHERE a.status = 'fail' OR b.status = 'fail'
+            ORDER BY 1, 4, 3
+            """,
+            [run_a, run_b, run_b],
+        ).fetchall()
+    ]
+    states = {
+        r[0]: (r[1], r[2])
+        for r in con.execute(
+            """
+            SELECT coalesce(b.check_id, a.check_id), a.state, b.state
+            FROM (SELECT * FROM run_checks WHERE run_id = ?) a
+            FULL OUTER JOIN (SELECT * FROM run_checks WHERE run_id = ?) b USING (check_id)
+            """,
+            [run_a, run_b],
+        ).fetchall()
+    }
+    checks: dict[str, CheckDelta] = {
+        cid: CheckDelta(cid, before, after) for cid, (before, after) in sorted(states.items())
+    }
+    for f in findings:
+        delta = checks.setdefault(f.check_id, CheckDelta(f.check_id, None, None))
+        attr = f.change.replace("not re-tested", "not_retested")
+        setattr(delta, attr, getattr(delta, attr) + 1)
+    return RunDiff(run_a, run_b, as_of_a, as_of_b, requirements, list(checks.values()), findings)
+
+
+def result_history(
+    con: duckdb.DuckDBPyConnection, framework_id: str, up_to_run: int
+) -> list[dict[str, Any]]:
+    """Counts per result for every run of a framework up to ``up_to_run`` (for trend charts)."""
+    rows = con.execute(
+        """
+        SELECT r.run_id, r.as_of, q.result, count(*)
+        FROM runs r JOIN run_requirements q USING (run_id)
+        WHERE r.framework_id = ? AND r.as_of <= (SELECT as_of FROM runs WHERE run_id = ?)
+        GROUP BY ALL ORDER BY r.as_of, r.run_id
+        """,
+        [framework_id, up_to_run],
+    ).fetchall()
+    out: dict[int, dict[str, Any]] = {}
+    for run_id, as_of, result, count in rows:
+        entry = out.setdefault(run_id, {"run_id": run_id, "as_of": str(as_of), "counts": {}})
+        entry["counts"][result] = int(count)
+    return list(out.values())

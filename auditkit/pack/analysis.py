@@ -1,0 +1,118 @@
+"""Sheets for run comparisons and gap analysis, shared by the standalone workbooks
+(``auditkit diff --out``, ``auditkit gap --out``) and the evidence pack's workbook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from auditkit.clock import claimed_now
+from auditkit.gap import GapItem
+from auditkit.history import RunDiff
+from auditkit.safe_output import RESULT_COLOURS, ColumnSpec, WorkbookWriter
+
+CHANGE_COLOURS = {
+    "new": "F8CBAD",
+    "resolved": "C6EFCE",
+    "persisting": "FFEB9C",
+    "excepted": "E4DFEC",
+}
+
+REQUIREMENT_CHANGE_COLUMNS = [
+    ColumnSpec("requirement", 12),
+    ColumnSpec("title", 60),
+    ColumnSpec("before", 16, RESULT_COLOURS),
+    ColumnSpec("after", 16, RESULT_COLOURS),
+]
+FINDING_CHANGE_COLUMNS = [
+    ColumnSpec("check_id", 28),
+    ColumnSpec("change", 12, CHANGE_COLOURS),
+    ColumnSpec("resource", 50),
+    ColumnSpec("status_before", 12),
+    ColumnSpec("status_after", 12),
+    ColumnSpec("severity", 10),
+    ColumnSpec("reason", 70),
+    ColumnSpec("fingerprint", 20),
+]
+GAP_COLUMNS = [
+    ColumnSpec("priority", 8),
+    ColumnSpec("requirement", 12),
+    ColumnSpec("title", 50),
+    ColumnSpec("result", 16, RESULT_COLOURS),
+    ColumnSpec("severity", 10),
+    ColumnSpec("affected_resources", 10),
+    ColumnSpec("earliest_deadline", 14),
+    ColumnSpec("owner", 20),
+    ColumnSpec("due", 12),
+    ColumnSpec("note", 40),
+    ColumnSpec("checks", 40),
+    ColumnSpec("example_resources", 60),
+    ColumnSpec("basis", 70),
+]
+
+
+def requirement_change_rows(diff: RunDiff) -> Iterable[list[Any]]:
+    """Requirements whose result changed."""
+    return ([r.requirement, r.title, r.before, r.after] for r in diff.requirements if r.changed)
+
+
+def finding_change_rows(diff: RunDiff) -> Iterable[list[Any]]:
+    """Every new, resolved, persisting or newly excepted finding."""
+    return (
+        [
+            f.check_id,
+            f.change,
+            f.resource,
+            f.status_before,
+            f.status_after,
+            f.severity,
+            f.reason,
+            f.fingerprint,
+        ]
+        for f in diff.findings
+    )
+
+
+def gap_rows(items: list[GapItem]) -> Iterable[list[Any]]:
+    """One row per requirement to work on, in priority order."""
+    return (
+        [
+            i.priority,
+            i.requirement,
+            i.title,
+            i.result,
+            i.severity,
+            i.affected,
+            i.earliest_deadline,
+            i.owner,
+            i.due,
+            i.note,
+            ", ".join(c["check_id"] for c in i.checks),
+            "; ".join(i.sample_resources),
+            i.basis,
+        ]
+        for i in items
+    )
+
+
+def write_diff_workbook(diff: RunDiff, path: Path) -> None:
+    """A workbook with the requirement changes and the finding changes."""
+    with WorkbookWriter(path, created=claimed_now()) as wb:
+        wb.add_sheet(
+            f"Changes {diff.run_a} to {diff.run_b}",
+            REQUIREMENT_CHANGE_COLUMNS,
+            requirement_change_rows(diff),
+            kind="changes",
+        )
+        wb.add_sheet(
+            "Findings changes", FINDING_CHANGE_COLUMNS, finding_change_rows(diff), kind="findings"
+        )
+        wb.close()
+
+
+def write_gap_workbook(items: list[GapItem], path: Path, run_id: int) -> None:
+    """A workbook with the prioritised remediation plan."""
+    with WorkbookWriter(path, created=claimed_now()) as wb:
+        wb.add_sheet(f"Gap analysis run {run_id}", GAP_COLUMNS, gap_rows(items), kind="gap")
+        wb.close()
