@@ -49,59 +49,67 @@ granted AS (
     FROM rbac_grants g
     WHERE list_contains(g.verbs, '*') OR list_contains(g.resources, '*')
 ),
--- Allowed requests of the period, grouped by everything the matching needs.
-ev AS (
-    SELECT row_number() OVER (ORDER BY use_sha256, use_locator) AS sig, *,
-        resource || coalesce('/' || subresource, '') AS res
-    FROM (
-        SELECT username, effective_user, user_groups, impersonated_user IS NOT NULL AS impersonating,
-            coalesce(api_group, '') AS api_group, resource, subresource, verb, namespace,
-            count(DISTINCT audit_id) AS requests, max(event_time) AS last_used,
-            arg_max(source_sha256, event_time) AS use_sha256, arg_max(locator, event_time) AS use_locator
-        FROM k8s_audit_events
-        WHERE event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
-          AND coalesce(stage, 'ResponseComplete') <> 'RequestReceived'
-          AND resource IS NOT NULL AND verb IS NOT NULL
-          AND coalesce(authz_decision = 'allow'
-                       OR (authz_decision IS NULL AND response_code BETWEEN 100 AND 399), false)
-        GROUP BY ALL
-    )
-),
--- The class each request exercises.
-ev_class AS (
-    SELECT e.sig, x.class
-    FROM ev e JOIN atoms x ON x.api_group = e.api_group AND x.resource = e.res AND x.verb = e.verb
-    WHERE x.class NOT IN ('escalate_bind', 'impersonate')
-    UNION ALL
-    SELECT sig, 'escalate_bind' FROM ev
-    WHERE api_group = 'rbac.authorization.k8s.io' AND subresource IS NULL
-      AND verb IN ('create', 'update', 'patch')
-      AND resource IN ('roles', 'clusterroles', 'rolebindings', 'clusterrolebindings')
-    UNION ALL
-    SELECT sig, 'impersonate' FROM ev WHERE impersonating
-    UNION ALL
-    SELECT sig, 'wildcard' FROM ev
+-- Allowed requests of the period (their stages share the audit ID).
+req AS (
+    SELECT audit_id, username, effective_user, user_groups,
+        impersonated_user IS NOT NULL AS impersonating, coalesce(api_group, '') AS api_group,
+        resource || coalesce('/' || subresource, '') AS res, resource, subresource, verb, namespace,
+        event_time, source_sha256, locator
+    FROM k8s_audit_events
+    WHERE event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND coalesce(stage, 'ResponseComplete') <> 'RequestReceived'
+      AND resource IS NOT NULL AND verb IS NOT NULL
+      AND coalesce(authz_decision = 'allow'
+                   OR (authz_decision IS NULL AND response_code BETWEEN 100 AND 399), false)
 ),
 -- Whom each request counts for, as RBAC subjects name identities: the identity it ran as and,
 -- unless impersonated, that user's groups; for impersonation, the impersonating user and groups.
 actor AS (
-    SELECT sig, effective_user AS principal, false AS is_group, false AS as_impersonator FROM ev
+    SELECT *, effective_user AS principal, false AS is_group, false AS as_impersonator FROM req
     UNION ALL
-    SELECT sig, unnest(user_groups), true, false FROM ev WHERE NOT impersonating
+    SELECT *, unnest(user_groups), true, false FROM req WHERE NOT impersonating
     UNION ALL
-    SELECT sig, username, false, true FROM ev WHERE impersonating
+    SELECT *, username, false, true FROM req WHERE impersonating
     UNION ALL
-    SELECT sig, unnest(user_groups), true, true FROM ev WHERE impersonating
+    SELECT *, unnest(user_groups), true, true FROM req WHERE impersonating
+),
+-- The class each request exercises for its actor.
+tagged AS (
+    SELECT a.*, x.class
+    FROM actor a JOIN atoms x ON x.api_group = a.api_group AND x.resource = a.res AND x.verb = a.verb
+    WHERE NOT a.as_impersonator AND x.class NOT IN ('escalate_bind', 'impersonate')
+    UNION ALL
+    SELECT a.*, 'escalate_bind' FROM actor a
+    WHERE NOT a.as_impersonator AND a.api_group = 'rbac.authorization.k8s.io' AND a.subresource IS NULL
+      AND a.verb IN ('create', 'update', 'patch')
+      AND a.resource IN ('roles', 'clusterroles', 'rolebindings', 'clusterrolebindings')
+    UNION ALL
+    SELECT a.*, 'impersonate' FROM actor a WHERE a.as_impersonator
+    UNION ALL
+    SELECT a.*, 'wildcard' FROM actor a WHERE NOT a.as_impersonator
+),
+-- Only (actor, class) pairs some grant needs, reduced to what the rule matching looks at.
+sig AS (
+    SELECT row_number() OVER () AS sig_id, *
+    FROM (
+        SELECT t.principal, t.is_group, t.class, t.api_group, t.res, t.subresource, t.verb,
+            t.namespace, count(DISTINCT t.audit_id) AS requests, max(t.event_time) AS last_used,
+            arg_max(t.source_sha256, t.event_time) AS use_sha256,
+            arg_max(t.locator, t.event_time) AS use_locator
+        FROM tagged t
+        SEMI JOIN (SELECT DISTINCT subject_principal, subject_kind = 'Group' AS is_group, class
+                   FROM granted) n
+          ON n.subject_principal = t.principal AND n.is_group = t.is_group AND n.class = t.class
+        GROUP BY ALL
+    )
 ),
 uses AS (
-    SELECT DISTINCT gr.binding_subject, gr.class, e.sig, e.requests, e.last_used, e.use_sha256,
+    SELECT DISTINCT gr.binding_subject, gr.class, e.sig_id, e.requests, e.last_used, e.use_sha256,
         e.use_locator
     FROM granted gr
-    JOIN actor a
-      ON a.principal = gr.subject_principal AND a.is_group = (gr.subject_kind = 'Group')
-     AND a.as_impersonator = (gr.class = 'impersonate')
-    JOIN ev_class c ON c.sig = a.sig AND c.class = gr.class
-    JOIN ev e ON e.sig = a.sig
+    JOIN sig e
+      ON e.principal = gr.subject_principal AND e.is_group = (gr.subject_kind = 'Group')
+     AND e.class = gr.class
     WHERE (gr.class = 'impersonate' OR gr.grant_namespace IS NULL OR e.namespace = gr.grant_namespace)
       AND (gr.class <> 'cde_workload_create' OR e.namespace IN (SELECT namespace FROM cde))
       AND (gr.class IN ('escalate_bind', 'impersonate')
