@@ -7,6 +7,6 @@ SELECT
               || ' match no approved flow' END AS reason,
     source_sha256, locator,
     src, src_zone, dst, dst_zone, dst_port, protocol, flows, bytes, first_seen, last_seen,
-    flow_format, matched_flow
+    flow_format, direction_basis, matched_flow
 FROM flow_edges
 WHERE src_zone = 'cde' AND dst_zone <> 'cde'
