@@ -22,5 +22,6 @@ SELECT
     END AS reason,
     source_sha256, locator,
     namespace, zone, workload_kind, workload_name, container, init, image, capabilities_add,
-    list_sort(disallowed_capabilities) AS disallowed_capabilities, spec_time, submitted_by
+    list_sort(disallowed_capabilities) AS disallowed_capabilities, spec_time, spec_of,
+    submitted_by
 FROM c

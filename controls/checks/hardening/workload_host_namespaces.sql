@@ -1,7 +1,7 @@
 -- One row per in-scope workload (these are pod-level settings, the same for every container).
 WITH w AS (
     SELECT workload, namespace, zone, workload_kind, workload_name, host_network, host_pid,
-        host_ipc, spec_time, submitted_by, source_sha256, locator,
+        host_ipc, spec_time, spec_of, submitted_by, source_sha256, locator,
         list_filter([CASE WHEN host_network THEN 'network' END, CASE WHEN host_pid THEN 'process' END,
                      CASE WHEN host_ipc THEN 'IPC' END], lambda x: x IS NOT NULL) AS shared
     FROM workload_containers_in_scope
@@ -20,5 +20,5 @@ SELECT
     END AS reason,
     source_sha256, locator,
     namespace, zone, workload_kind, workload_name, host_network, host_pid, host_ipc,
-    spec_time, submitted_by
+    spec_time, spec_of, submitted_by
 FROM w

@@ -9,5 +9,5 @@ SELECT
     END AS reason,
     source_sha256, locator,
     namespace, zone, workload_kind, workload_name, container, init, image, privileged,
-    spec_time, submitted_by
+    spec_time, spec_of, submitted_by
 FROM workload_containers_in_scope

@@ -18,5 +18,5 @@ SELECT
     END AS reason,
     source_sha256, locator,
     namespace, zone, workload_kind, workload_name, container, init, image,
-    run_as_user, run_as_non_root, spec_time, submitted_by
+    run_as_user, run_as_non_root, spec_time, spec_of, submitted_by
 FROM workload_containers_in_scope

@@ -1,7 +1,7 @@
 -- One row per in-scope workload (volumes are pod-level).
 WITH w AS (
     SELECT workload, namespace, zone, workload_kind, workload_name, host_paths, spec_time,
-        submitted_by, source_sha256, locator,
+        spec_of, submitted_by, source_sha256, locator,
         list_transform(host_paths, lambda p: CASE
             WHEN rtrim(regexp_replace(p, '/+', '/', 'g'), '/') = '' THEN '/'
             ELSE rtrim(regexp_replace(p, '/+', '/', 'g'), '/') END) AS paths
@@ -31,5 +31,5 @@ SELECT
     END AS reason,
     source_sha256, locator,
     namespace, zone, workload_kind, workload_name, host_paths, sensitive_paths, spec_time,
-    submitted_by
+    spec_of, submitted_by
 FROM j
