@@ -22,7 +22,9 @@ import duckdb
 from auditkit.errors import AuditkitError, InputError, MalformedRecordsError, UserError
 from auditkit.ingest import (
     cyclonedx,
+    falco,
     grype,
+    hubble,
     k8s_audit,
     k8s_objects,
     kubebench,
@@ -32,6 +34,7 @@ from auditkit.ingest import (
     trivy,
     users_csv,
     vpc_flow,
+    zeek,
 )
 from auditkit.ingest.base import Format, LoadContext, SourceFile
 from auditkit.ingest.detect import choose_format, sniff
@@ -47,6 +50,9 @@ FORMATS: list[Format] = [
     *kubebench.FORMATS,
     *kubescape.FORMATS,
     *k8s_audit.FORMATS,
+    *falco.FORMATS,
+    *hubble.FORMATS,
+    *zeek.FORMATS,
     *vpc_flow.FORMATS,
     *users_csv.FORMATS,
     *k8s_objects.FORMATS,
@@ -165,6 +171,7 @@ def ingest_file(
         fmt = choose_format(source, info, FORMATS)
     result.format, result.family = fmt.name, fmt.family
     ctx = LoadContext(con=con, source=source, sniff=info, options=options.loader_options())
+    con.execute("SET TimeZone = 'UTC'")  # a time string without an offset means UTC
     try:
         if fmt.prepare is not None:
             fmt.prepare(ctx)

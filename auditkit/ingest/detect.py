@@ -15,9 +15,15 @@ def sniff(source: SourceFile) -> Sniff:
     if not head_bytes.strip():
         if source.compressed and source.size > 0 and not head_bytes:
             raise InputError("gzip file decompresses to nothing", path=source.display)
-        raise InputError("empty file", path=source.display)
+        what = "empty file" if not head_bytes else "empty file (only whitespace)"
+        raise InputError(what, path=source.display)
     if b"\x00" in head_bytes:
-        raise InputError("binary data, not a supported text format", path=source.display)
+        line = head_bytes.count(b"\n", 0, head_bytes.index(b"\x00")) + 1
+        raise InputError(
+            "binary data (a NUL byte), not a supported text format",
+            path=source.display,
+            location=f"line:{line}",
+        )
     head = decode_utf8(head_bytes, source.display, partial=len(head_bytes) == HEAD_BYTES)
     stripped = head.lstrip()
     first_line = next((ln for ln in head.splitlines() if ln.strip()), "")
@@ -45,7 +51,7 @@ def _sniff_json(source: SourceFile, head: str, first_line: str) -> Sniff:
         try:
             json.loads(first)
             single_line_value = True
-        except ValueError:
+        except (ValueError, RecursionError):
             single_line_value = False
     if single_line_value and len(lines) > 1:
         record = loads_json(first, source=source.display, line_offset=head_lines.index(lines[0]))
@@ -57,7 +63,10 @@ def _sniff_json(source: SourceFile, head: str, first_line: str) -> Sniff:
         if "Extra data" not in exc.message:
             raise
         # Several JSON values: JSON lines whose first record did not fit the head.
-        record, _ = json.JSONDecoder().raw_decode(text.lstrip())
+        try:
+            record, _ = json.JSONDecoder().raw_decode(text.lstrip())
+        except RecursionError:
+            raise InputError("JSON nested too deeply", path=source.display) from None
         return Sniff(head=head, shape="json-lines", first_record=record, first_line=first_line)
     return Sniff(head=head, shape="json-document", document=document, first_line=first_line)
 

@@ -16,12 +16,16 @@ import json
 from typing import Any
 
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
-from auditkit.ingest.jsonlines import LINES_TABLE, prepare_lines, reject_invalid_lines
+from auditkit.ingest.jsonlines import (
+    RecordSpec,
+    load_json_records,
+    stage_lines,
+    stage_records,
+    utc_time_sql,
+)
 from auditkit.ingest.safeload import pointer
-from auditkit.store import first_row
 
 PARSER_VERSION = "1"
-EVENTS_TABLE = "_auditkit_audit_events"
 
 _STRUCTURE = json.dumps(
     {
@@ -49,6 +53,10 @@ _STRUCTURE = json.dumps(
         "responseStatus": {"code": "INTEGER"},
         "annotations": "JSON",
         "requestObject": "JSON",
+        # wrappers (AKS diagnostic logs, CloudWatch)
+        "category": "VARCHAR",
+        "properties": {"log": "VARCHAR"},
+        "message": "VARCHAR",
     }
 )
 
@@ -83,137 +91,105 @@ def _matches(sniff: Sniff) -> bool:
     return False
 
 
-def _stage_from_lines(ctx: LoadContext) -> None:
-    reject_invalid_lines(ctx)
-    ctx.con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {EVENTS_TABLE} AS
-        WITH objs AS (
-            SELECT line_no, line FROM {LINES_TABLE}
-            WHERE line IS NOT NULL AND trim(line) <> ''
-              AND json_valid(line) AND json_type(line) = 'OBJECT'
-        )
-        SELECT line_no,
-            CASE
-                WHEN json_extract_string(line, '$.category') = 'kube-audit'
-                    THEN 'line:' || line_no || '#/properties/log'
-                WHEN json_type(line, '$.message') = 'VARCHAR'
-                     AND json_extract(line, '$.auditID') IS NULL
-                    THEN 'line:' || line_no || '#/message'
-                ELSE 'line:' || line_no
-            END AS locator,
-            CASE
-                WHEN json_extract_string(line, '$.category') = 'kube-audit'
-                    THEN json_extract_string(line, '$.properties.log')
-                WHEN json_type(line, '$.message') = 'VARCHAR'
-                     AND json_extract(line, '$.auditID') IS NULL
-                    THEN json_extract_string(line, '$.message')
-                ELSE line
-            END AS ev
-        FROM objs
-        """
-    )
-
-
-def _stage_from_document(ctx: LoadContext) -> None:
+def _prepare(ctx: LoadContext) -> None:
+    """Stage the lines, or the Events of a document (EventList items, or the one Event)."""
+    if ctx.sniff.shape == "json-lines":
+        stage_lines(ctx)
+        return
     doc = ctx.sniff.document
-    rows: list[dict[str, Any]] = []
     if isinstance(doc, dict) and doc.get("kind") == "EventList":
-        for index, item in enumerate(doc["items"]):
-            rows.append(
-                {"line_no": index, "locator": "#" + pointer("items", index), "ev": json.dumps(item)}
-            )
-    elif isinstance(doc, dict) and doc.get("category") == "kube-audit":
-        rows.append({"line_no": 0, "locator": "#/properties/log", "ev": doc["properties"]["log"]})
-    elif isinstance(doc, dict) and "auditID" not in doc and isinstance(doc.get("message"), str):
-        rows.append({"line_no": 0, "locator": "#/message", "ev": doc["message"]})
+        records = [
+            ("#" + pointer("items", i), json.dumps(item)) for i, item in enumerate(doc["items"])
+        ]
     else:
-        rows.append({"line_no": 0, "locator": "#", "ev": json.dumps(doc)})
-    ctx.con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {EVENTS_TABLE} (line_no BIGINT, locator VARCHAR, ev VARCHAR)"
+        records = [("#", json.dumps(doc))]
+    stage_records(ctx, records)
+
+
+def _pointer_sql(suffix: str) -> str:
+    """The locator of a wrapped payload: a JSON pointer appended to the record's locator."""
+    return (
+        f"CASE WHEN contains(locator, '#') THEN locator || '{suffix}' "
+        f"ELSE locator || '#{suffix}' END"
     )
-    ctx.insert_rows(EVENTS_TABLE, rows)
+
+
+_S = _STRUCTURE.replace("'", "''")
+# AKS diagnostic records carry the Event as a JSON string in properties.log,
+# CloudWatch records in message: decode that string as the record.
+_UNWRAP = f"""
+    SELECT line_no, line,
+        CASE wrap WHEN 1 THEN {_pointer_sql("/properties/log")}
+                  WHEN 2 THEN {_pointer_sql("/message")} ELSE locator END AS locator,
+        unnest([CASE wrap
+            WHEN 1 THEN CASE WHEN json_valid(e.properties.log)
+                             THEN json_transform(e.properties.log, '{_S}') END
+            WHEN 2 THEN CASE WHEN json_valid(e.message) THEN json_transform(e.message, '{_S}') END
+            ELSE e END]) AS e
+    FROM (
+        SELECT line_no, line, locator, e,
+            CASE WHEN e.category = 'kube-audit' AND e.properties.log IS NOT NULL THEN 1
+                 WHEN e.auditID IS NULL AND e.message IS NOT NULL THEN 2 ELSE 0 END AS wrap
+        FROM parsed
+    )
+"""
+
+_COLUMNS = f"""
+    ? AS source_sha256,
+    locator,
+    e.auditID AS audit_id,
+    e.stage,
+    e.level,
+    {utc_time_sql("coalesce(e.stageTimestamp, e.requestReceivedTimestamp, e.timestamp)")}
+        AS event_time,
+    e.verb,
+    e.requestURI AS request_uri,
+    e.user.username AS username,
+    e.user.groups AS user_groups,
+    e.impersonatedUser.username AS impersonated_user,
+    coalesce(e.impersonatedUser.username, e.user.username) AS effective_user,
+    e.sourceIPs AS source_ips,
+    e.sourceIPs[-1] AS source_ip,
+    e.userAgent AS user_agent,
+    e.objectRef.apiGroup AS api_group,
+    e.objectRef.apiVersion AS api_version,
+    e.objectRef.resource AS resource,
+    e.objectRef.subresource AS subresource,
+    e.objectRef.namespace AS namespace,
+    e.objectRef.name AS name,
+    e.responseStatus.code AS response_code,
+    json_extract_string(e.annotations, '$."authorization.k8s.io/decision"') AS authz_decision,
+    json_extract_string(e.annotations, '$."authorization.k8s.io/reason"') AS authz_reason,
+    CASE
+        WHEN e.objectRef.resource IN ('secrets', 'tokenreviews')
+             OR e.objectRef.subresource = 'token' THEN NULL
+        ELSE e.requestObject
+    END AS request_object
+"""
+
+_PROBLEM = """
+    CASE
+        WHEN e IS NULL THEN 'the wrapped audit event is not valid JSON'
+        WHEN e.auditID IS NULL THEN 'not a Kubernetes audit Event: auditID is missing'
+        WHEN e.stage IS NULL THEN 'not a Kubernetes audit Event: stage is missing'
+        WHEN coalesce(e.kind, 'Event') <> 'Event'
+            THEN 'not a Kubernetes audit Event: kind is ' || e.kind
+    END
+"""
+
+SPEC = RecordSpec(
+    table="k8s_audit_events",
+    structure=json.loads(_STRUCTURE),
+    columns=_COLUMNS,
+    problem=_PROBLEM,
+    unwrap=_UNWRAP,
+    stats="count(*), min(event_time), max(event_time)",
+)
 
 
 def _load(ctx: LoadContext) -> LoadStats:
-    con = ctx.con
-    if ctx.sniff.shape == "json-lines":
-        _stage_from_lines(ctx)
-    else:
-        _stage_from_document(ctx)
-    # Records that are JSON but not audit events (or whose wrapped payload is not).
-    for locator, excerpt in con.execute(
-        f"""
-        SELECT locator, left(ev, 200) FROM {EVENTS_TABLE}
-        WHERE ev IS NULL OR NOT json_valid(ev) OR json_type(ev) <> 'OBJECT'
-           OR json_extract_string(ev, '$.auditID') IS NULL
-           OR json_extract(ev, '$.stage') IS NULL
-           OR coalesce(json_extract_string(ev, '$.kind'), 'Event') <> 'Event'
-        ORDER BY line_no
-        """
-    ).fetchall():
-        ctx.reject(locator, "not a Kubernetes audit Event", excerpt or "")
-    sha = ctx.source.sha256
-    con.execute(
-        f"""
-        INSERT INTO k8s_audit_events BY NAME
-        WITH t AS (
-            SELECT locator, line_no, json_transform(ev, '{_STRUCTURE}') AS e
-            FROM {EVENTS_TABLE}
-            WHERE ev IS NOT NULL AND json_valid(ev) AND json_type(ev) = 'OBJECT'
-              AND json_extract_string(ev, '$.auditID') IS NOT NULL
-              AND json_extract(ev, '$.stage') IS NOT NULL
-              AND coalesce(json_extract_string(ev, '$.kind'), 'Event') = 'Event'
-        )
-        SELECT
-            ? AS source_sha256,
-            locator,
-            e.auditID AS audit_id,
-            e.stage,
-            e.level,
-            (try_cast(coalesce(e.stageTimestamp, e.requestReceivedTimestamp, e.timestamp)
-                AS TIMESTAMPTZ) AT TIME ZONE 'UTC') AS event_time,
-            e.verb,
-            e.requestURI AS request_uri,
-            e.user.username AS username,
-            e.user.groups AS user_groups,
-            e.impersonatedUser.username AS impersonated_user,
-            coalesce(e.impersonatedUser.username, e.user.username) AS effective_user,
-            e.sourceIPs AS source_ips,
-            e.sourceIPs[-1] AS source_ip,
-            e.userAgent AS user_agent,
-            e.objectRef.apiGroup AS api_group,
-            e.objectRef.apiVersion AS api_version,
-            e.objectRef.resource AS resource,
-            e.objectRef.subresource AS subresource,
-            e.objectRef.namespace AS namespace,
-            e.objectRef.name AS name,
-            e.responseStatus.code AS response_code,
-            json_extract_string(e.annotations, '$."authorization.k8s.io/decision"')
-                AS authz_decision,
-            json_extract_string(e.annotations, '$."authorization.k8s.io/reason"') AS authz_reason,
-            CASE
-                WHEN e.objectRef.resource IN ('secrets', 'tokenreviews')
-                     OR e.objectRef.subresource = 'token' THEN NULL
-                ELSE e.requestObject
-            END AS request_object
-        FROM t
-        ORDER BY line_no
-        """,
-        [sha],
-    )
-    stats = LoadStats()
-    row = first_row(
-        con.execute(
-            "SELECT count(*), min(event_time), max(event_time) FROM k8s_audit_events "
-            "WHERE source_sha256 = ?",
-            [sha],
-        )
-    )
-    if row:
-        stats.stored = int(row[0])
-        stats.time_min, stats.time_max = row[1], row[2]
-    return stats
+    stored, time_min, time_max = load_json_records(ctx, SPEC)
+    return LoadStats(stored=stored, time_min=time_min, time_max=time_max)
 
 
 FORMATS = [
@@ -225,6 +201,6 @@ FORMATS = [
         matches=_matches,
         load=_load,
         shapes=("json-lines", "json-document"),
-        prepare=prepare_lines,
+        prepare=_prepare,
     )
 ]

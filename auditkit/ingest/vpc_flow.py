@@ -13,7 +13,7 @@ import re
 
 from auditkit.errors import InputError
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
-from auditkit.ingest.jsonlines import LINES_TABLE, prepare_lines
+from auditkit.ingest.jsonlines import LINES_TABLE, epoch_seconds_sql, prepare_lines
 from auditkit.store import first_row
 
 PARSER_VERSION = "1"
@@ -97,6 +97,11 @@ _PROTOCOLS = (
     "CASE {v} WHEN '6' THEN 'tcp' WHEN '17' THEN 'udp' WHEN '1' THEN 'icmp' "
     "WHEN '58' THEN 'icmpv6' WHEN '132' THEN 'sctp' ELSE {v} END"
 )
+_INTEGER_FIELDS = ("srcport", "dstport", "tcp-flags")
+_BIGINT_FIELDS = ("packets", "bytes", "start", "end")
+# A window longer than this (or negative) is implausible: the record is stored as
+# written, but it does not widen the file's time range.
+MAX_WINDOW_SECONDS = 3600
 
 
 def _field_sql(fields: list[str]) -> dict[str, str]:
@@ -113,7 +118,7 @@ def _field_sql(fields: list[str]) -> dict[str, str]:
 
     def ts(name: str) -> str:
         t = tok(name)
-        return f"(to_timestamp(try_cast({t} AS BIGINT)) AT TIME ZONE 'UTC')" if t else "NULL"
+        return epoch_seconds_sql(t) if t else "NULL"
 
     action = tok("action")
     proto = tok("protocol")
@@ -152,101 +157,120 @@ def _validity_sql(fields: list[str]) -> str:
     checks = [
         f"WHEN len(f) <> {len(fields)} THEN 'expected {len(fields)} fields, found ' || len(f)"
     ]
-    for name, sql_type in (
-        ("srcport", "INTEGER"),
-        ("dstport", "INTEGER"),
-        ("packets", "BIGINT"),
-        ("bytes", "BIGINT"),
-        ("start", "BIGINT"),
-        ("end", "BIGINT"),
-        ("tcp-flags", "INTEGER"),
-    ):
-        if name in fields:
-            i = fields.index(name) + 1
+    for name in fields:
+        i = fields.index(name) + 1
+        if name in _INTEGER_FIELDS or name in _BIGINT_FIELDS:
+            sql_type = "INTEGER" if name in _INTEGER_FIELDS else "BIGINT"
             checks.append(
-                f"WHEN f[{i}] <> '-' AND try_cast(f[{i}] AS {sql_type}) IS NULL "
-                f"THEN '{name} is not a number: ' || f[{i}]"
+                f"WHEN f[{i}] <> '-' AND (try_cast(f[{i}] AS {sql_type}) IS NULL "
+                f"OR starts_with(f[{i}], '-')) THEN '{name} is not a number: ' || f[{i}]"
             )
-    if "action" in fields:
-        i = fields.index("action") + 1
-        checks.append(
-            f"WHEN f[{i}] NOT IN ('ACCEPT', 'REJECT', '-') THEN 'unknown action ' || f[{i}]"
-        )
-    if "log-status" in fields:
-        i = fields.index("log-status") + 1
-        checks.append(
-            f"WHEN f[{i}] NOT IN ('OK', 'NODATA', 'SKIPDATA') THEN 'unknown log-status ' || f[{i}]"
-        )
+        elif name == "action":
+            checks.append(
+                f"WHEN f[{i}] NOT IN ('ACCEPT', 'REJECT', '-') THEN 'unknown action ' || f[{i}]"
+            )
+        elif name == "log-status":
+            checks.append(
+                f"WHEN f[{i}] NOT IN ('OK', 'NODATA', 'SKIPDATA') "
+                f"THEN 'unknown log-status ' || f[{i}]"
+            )
     return "CASE " + " ".join(checks) + " END"
 
 
-def load_with_fields(ctx: LoadContext, fields: list[str] | None) -> LoadStats:
-    """Load the file; ``fields`` overrides the layout of a headerless file."""
+def _layout(ctx: LoadContext, fields: list[str] | None) -> tuple[list[str], int, str | None]:
+    """(field names, line number of the header or 0, header text or None)."""
     tokens = _tokens(ctx.sniff)
-    header_lines = 0
     if is_header(tokens):
-        layout = tokens
-        header_lines = 1
-    elif fields:
-        layout = fields
-    elif len(tokens) == len(DEFAULT_V2) and tokens[0] == "2":
-        layout = DEFAULT_V2
-    else:
-        hint = next(
-            (
-                f" (its {len(tokens)} fields match the all-fields {name} layout: "
-                f"--vpc-fields {name})"
-                for name, layout in PRESETS.items()
-                if len(layout) == len(tokens) and tokens[0] == name[1:]
-            ),
-            "",
+        row = first_row(
+            ctx.con.execute(
+                f"SELECT min(line_no) FROM {LINES_TABLE} "
+                "WHERE line IS NOT NULL AND trim(line) <> '' AND line_no <= 10000"
+            )
         )
-        raise InputError(
-            f"headerless VPC flow log with {len(tokens)} fields is not the default v2 format; "
-            f"pass the flow log's LogFormat with --vpc-fields 'version interface-id ...'{hint}",
-            path=ctx.source.display,
-            location="line:1",
-        )
+        return tokens, int(row[0]) if row and row[0] else 1, ctx.sniff.first_line.strip()
+    if fields:
+        return fields, 0, None
+    if len(tokens) == len(DEFAULT_V2) and tokens[0] == "2":
+        return DEFAULT_V2, 0, None
+    hint = next(
+        (
+            f" (its {len(tokens)} fields match the all-fields {name} layout: --vpc-fields {name})"
+            for name, layout in PRESETS.items()
+            if len(layout) == len(tokens) and tokens[0] == name[1:]
+        ),
+        "",
+    )
+    raise InputError(
+        f"headerless VPC flow log with {len(tokens)} fields is not the default v2 format; "
+        f"pass the flow log's LogFormat with --vpc-fields 'version interface-id ...'{hint}",
+        path=ctx.source.display,
+        location="line:1",
+    )
+
+
+def load_with_fields(ctx: LoadContext, fields: list[str] | None) -> LoadStats:
+    """Load the file; ``fields`` overrides the layout of a headerless file.
+
+    One INSERT splits, validates and stores every line. Only when the stored
+    count falls short of the data lines does a second pass name the
+    malformed ones. A header line repeated later (concatenated S3 objects)
+    is skipped like the first.
+    """
+    layout, header_line, header = _layout(ctx, fields)
     unknown = [f for f in layout if f not in KNOWN_FIELDS]
     if unknown:
         raise InputError(f"unknown VPC flow log field {unknown[0]!r}", path=ctx.source.display)
     con = ctx.con
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _auditkit_vpc AS
-        SELECT line_no, line, string_split(trim(line), ' ') AS f
-        FROM {LINES_TABLE}
-        WHERE line IS NOT NULL AND trim(line) <> '' AND line_no > {header_lines}
-        """
+    data = f"line IS NOT NULL AND line_no > {header_line}"
+    params: list[str] = []
+    if header is not None:
+        data += " AND line <> ?"
+        params.append(header)
+    split = (
+        f"SELECT line_no, line, unnest([string_split(line, ' ')]) AS f "
+        f"FROM {LINES_TABLE} WHERE {data}"
     )
-    for line_no, reason, excerpt in con.execute(
-        f"SELECT line_no, {_validity_sql(layout)} AS why, left(line, 200) FROM _auditkit_vpc "
-        "WHERE why IS NOT NULL ORDER BY line_no"
-    ).fetchall():
-        ctx.reject(f"line:{line_no}", reason, excerpt)
-    exprs = _field_sql(layout)
-    select = ",\n".join(f"{expr} AS {col}" for col, expr in exprs.items())
+    validity = _validity_sql(layout)
+    select = ",\n".join(f"{expr} AS {col}" for col, expr in _field_sql(layout).items())
     sha = ctx.source.sha256
-    con.execute(
-        f"""
-        INSERT INTO flows BY NAME
-        SELECT ? AS source_sha256, 'line:' || line_no AS locator, 'aws-vpc-flow' AS flow_format,
-            {select}
-        FROM _auditkit_vpc
-        WHERE {_validity_sql(layout)} IS NULL
-        ORDER BY line_no
-        """,
-        [sha],
+    row = first_row(
+        con.execute(
+            f"""
+            INSERT INTO flows BY NAME
+            SELECT ? AS source_sha256, 'line:' || line_no AS locator,
+                'aws-vpc-flow' AS flow_format, {select}
+            FROM ({split}) WHERE {validity} IS NULL
+            """,
+            [sha, *params],
+        )
+    )
+    stored = int(row[0]) if row else 0
+    expected = first_row(con.execute(f"SELECT count(*) FROM {LINES_TABLE} WHERE {data}", params))
+    if expected and stored != int(expected[0]):
+        for line_no, reason, excerpt in con.execute(
+            f"""
+            SELECT line_no, why, left(line, 200) FROM (
+                SELECT line_no, line, {validity} AS why FROM ({split})
+            )
+            WHERE why IS NOT NULL AND trim(line) <> '' ORDER BY line_no
+            """,
+            params,
+        ).fetchall():
+            ctx.reject(f"line:{line_no}", reason, excerpt)
+    sane = (
+        "start_time IS NOT NULL AND end_time IS NOT NULL AND end_time >= start_time "
+        f"AND end_time - start_time <= INTERVAL {MAX_WINDOW_SECONDS} SECOND"
     )
     row = first_row(
         con.execute(
-            "SELECT count(*), min(start_time), max(end_time) FROM flows WHERE source_sha256 = ?",
+            f"SELECT min(start_time) FILTER (WHERE {sane}), max(end_time) FILTER (WHERE {sane}) "
+            "FROM flows WHERE source_sha256 = ?",
             [sha],
         )
     )
-    stats = LoadStats()
+    stats = LoadStats(stored=stored)
     if row:
-        stats.stored, stats.time_min, stats.time_max = int(row[0]), row[1], row[2]
+        stats.time_min, stats.time_max = row[0], row[1]
     return stats
 
 

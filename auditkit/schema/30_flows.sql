@@ -37,3 +37,7 @@ CREATE TABLE IF NOT EXISTS flows (
     pkt_dst_ip    VARCHAR,
     tcp_flags     INTEGER
 );
+
+-- Added after the first release: ALTER keeps existing stores in step (idempotent).
+ALTER TABLE flows ADD COLUMN IF NOT EXISTS flow_id VARCHAR;   -- Zeek uid, Hubble flow uuid
+ALTER TABLE flows ADD COLUMN IF NOT EXISTS policies JSON;     -- Hubble {ingress,egress}_{allowed,denied}_by as written
