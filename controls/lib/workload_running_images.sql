@@ -6,7 +6,8 @@
 --     latest accepted spec on or before the as-of date). A workload runs from its spec until the
 --     API accepts a delete of the same workload (namespace, kind, name), or to the as-of date:
 --     a spec submitted before the assessment period still runs in it (in_period), and one
---     deleted before the period began is kept for the look-back (in_period false);
+--     deleted before the period began is kept for the look-back (in_period false). A latest
+--     spec scaled to zero replicas counts as a delete at its own time;
 --   * runtime alerts (Falco): the image of the container that raised an alert, at the alert time
 --     (Falco's container.image.repository has no tag; a tag or digest, if present, is dropped).
 -- Zones: cde (a CDE namespace, or the repository matches a declared CDE image pattern),
@@ -14,7 +15,9 @@
 -- a container outside Kubernetes, seen only by the runtime sensor).
 -- image_repo is normalised as in image_scans (docker.io/library/nginx is "nginx").
 -- Known gaps: only each workload's latest spec is read, so an image that was replaced during
--- the period by another repository shows only through runtime alerts; pods created from a
+-- the period by another repository shows only through runtime alerts; a Deployment changed by
+-- kubectl apply (a patch, not a full spec) keeps its older spec here beside the ReplicaSet that
+-- carries the new one, so its old image still counts as running; pods created from a
 -- generateName are keyed by the prefix, their deletes (full names) do not match, so such pods
 -- count as running until the as-of date; specs older than the look-back are not seen.
 WITH cde_ns AS (SELECT namespace FROM scope_namespaces WHERE zone = 'cde'),
@@ -34,10 +37,15 @@ deletes AS (
 ),
 specs AS (
     SELECT c.*,
-        (SELECT min(d.event_time) FROM deletes d
-          WHERE d.namespace = c.namespace AND d.kind = c.workload_kind
-            AND d.name = c.workload_name AND d.event_time >= c.spec_time) AS deleted_at
+        -- A latest spec with zero replicas runs nothing from then on: the old ReplicaSets a
+        -- Deployment keeps after a rollout are scaled to zero this way.
+        coalesce((SELECT min(d.event_time) FROM deletes d
+                   WHERE d.namespace = c.namespace AND d.kind = c.workload_kind
+                     AND d.name = c.workload_name AND d.event_time >= c.spec_time),
+                 CASE WHEN TRY_CAST(json_extract(e.request_object, '$.spec.replicas') AS BIGINT) = 0
+                      THEN c.spec_time END) AS deleted_at
     FROM workload_containers c
+    LEFT JOIN k8s_audit_events e USING (source_sha256, locator)
     WHERE c.image_repo IS NOT NULL AND c.image_repo <> ''
 ),
 evidence AS (
