@@ -394,6 +394,16 @@ def _run_check(
         if outcome.failed
         else f"{outcome.population} item(s) tested"
     )
+    applicable = outcome.passed + outcome.failed + outcome.excepted
+    if applicable == 0 and check.on_empty == "not_tested":
+        # Every item was out of the check's reach (e.g. no report carried the data the check
+        # needs): nothing was tested, which is not compliance. The rows stay as evidence.
+        outcome.state = "not_tested"
+        outcome.reason = f"none of the {outcome.population} item(s) could be tested" + (
+            f" ({check.empty_reason})" if check.empty_reason else ""
+        )
+        _store_check(con, run_id, check, outcome)
+        return outcome, CheckState(check.id, "not_tested", outcome.reason)
     _store_check(con, run_id, check, outcome)
     state = CheckState(
         check.id,
