@@ -1,4 +1,4 @@
-"""The engine and roll-up: fail closed, row contract, exceptions, attestations, custom frameworks."""
+"""The engine and roll-up: fail closed, row contract, exceptions, attestations, frameworks."""
 
 from __future__ import annotations
 
