@@ -41,6 +41,7 @@ class FindingChange:
     resource: str
     # new | resolved | persisting | excepted (failing before, excepted now)
     # | not re-tested (failing before; the check could not be tested in the later run)
+    # | first tested (failing now; the check could not be tested in the earlier run)
     change: str
     status_before: str | None
     status_after: str | None
@@ -60,6 +61,7 @@ class CheckDelta:
     persisting: int = 0
     excepted: int = 0
     not_retested: int = 0
+    first_tested: int = 0
 
 
 @dataclass
@@ -156,11 +158,15 @@ def diff_runs(con: duckdb.DuckDBPyConnection, run_a: int | None, run_b: int) -> 
             """
             WITH a AS (SELECT * FROM run_results WHERE run_id = ?),
                  b AS (SELECT * FROM run_results WHERE run_id = ?),
+                 tested_a AS (SELECT check_id FROM run_checks
+                              WHERE run_id = ? AND state = 'evaluated'),
                  tested_b AS (SELECT check_id FROM run_checks
                               WHERE run_id = ? AND state = 'evaluated')
             SELECT coalesce(b.check_id, a.check_id), coalesce(b.fingerprint, a.fingerprint),
                    coalesce(b.resource, a.resource),
                    CASE WHEN a.status = 'fail' AND b.status = 'fail' THEN 'persisting'
+                        WHEN b.status = 'fail' AND b.check_id NOT IN (SELECT check_id FROM tested_a)
+                            THEN 'first tested'
                         WHEN b.status = 'fail' THEN 'new'
                         WHEN b.status = 'excepted' THEN 'excepted'
                         WHEN b.status IS NULL AND a.check_id NOT IN (SELECT check_id FROM tested_b)
@@ -174,7 +180,7 @@ def diff_runs(con: duckdb.DuckDBPyConnection, run_a: int | None, run_b: int) -> 
             WHERE a.status = 'fail' OR b.status = 'fail'
             ORDER BY 1, 4, 3
             """,
-            [run_a, run_b, run_b],
+            [run_a, run_b, run_a, run_b],
         ).fetchall()
     ]
     states = {
@@ -193,7 +199,9 @@ def diff_runs(con: duckdb.DuckDBPyConnection, run_a: int | None, run_b: int) -> 
     }
     for f in findings:
         delta = checks.setdefault(f.check_id, CheckDelta(f.check_id, None, None))
-        attr = f.change.replace("not re-tested", "not_retested")
+        attr = f.change.replace("not re-tested", "not_retested").replace(
+            "first tested", "first_tested"
+        )
         setattr(delta, attr, getattr(delta, attr) + 1)
     return RunDiff(run_a, run_b, as_of_a, as_of_b, requirements, list(checks.values()), findings)
 
