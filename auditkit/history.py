@@ -96,7 +96,14 @@ class RunDiff:
             "checks": [c.__dict__ for c in self.checks],
             "totals": {
                 k: sum(getattr(c, k) for c in self.checks)
-                for k in ("new", "resolved", "persisting", "excepted", "not_retested")
+                for k in (
+                    "new",
+                    "resolved",
+                    "persisting",
+                    "excepted",
+                    "not_retested",
+                    "first_tested",
+                )
             },
             "findings": [f.__dict__ for f in self.findings],
         }

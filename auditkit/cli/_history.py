@@ -77,18 +77,32 @@ def register(app: typer.Typer) -> None:
         )
         print_table(
             "Findings by check",
-            ["check", "new", "resolved", "persisting", "excepted", "not re-tested"],
+            ["check", "new", "resolved", "persisting", "excepted", "not re-tested", "first tested"],
             [
-                [c.check_id, c.new, c.resolved, c.persisting, c.excepted, c.not_retested]
+                [
+                    c.check_id,
+                    c.new,
+                    c.resolved,
+                    c.persisting,
+                    c.excepted,
+                    c.not_retested,
+                    c.first_tested,
+                ]
                 for c in result.checks
-                if c.new or c.resolved or c.persisting or c.excepted or c.not_retested
+                if c.new
+                or c.resolved
+                or c.persisting
+                or c.excepted
+                or c.not_retested
+                or c.first_tested
             ],
         )
         totals = result.to_json()["totals"]
         say(
             f"{len(changed)} requirement result(s) changed; findings: {totals['new']} new, "
             f"{totals['resolved']} resolved, {totals['persisting']} persisting, "
-            f"{totals['excepted']} now excepted, {totals['not_retested']} not re-tested"
+            f"{totals['excepted']} now excepted, {totals['not_retested']} not re-tested, "
+            f"{totals['first_tested']} first tested"
         )
         if out is not None:
             say(f"workbook written to {out}")
