@@ -1,14 +1,13 @@
--- One row per in-scope workload (these are pod-level settings, the same for every container).
-WITH w AS (
-    SELECT workload, namespace, zone, workload_kind, workload_name, host_network, host_pid,
-        host_ipc, spec_time, spec_of, submitted_by, source_sha256, locator,
+-- One row per container of an in-scope workload. hostNetwork, hostPID and hostIPC are pod-level
+-- settings: every container of the pod shares the node's namespace.
+WITH c AS (
+    SELECT *,
         list_filter([CASE WHEN host_network THEN 'network' END, CASE WHEN host_pid THEN 'process' END,
                      CASE WHEN host_ipc THEN 'IPC' END], lambda x: x IS NOT NULL) AS shared
     FROM workload_containers_in_scope
-    QUALIFY row_number() OVER (PARTITION BY workload ORDER BY container) = 1
 )
 SELECT
-    workload AS resource,
+    workload || ':' || container AS resource,
     CASE WHEN len(shared) > 0 THEN 'fail' ELSE 'pass' END AS status,
     CASE
         WHEN len(shared) = 1 THEN 'shares the node''s ' || shared[1] || ' namespace (spec accepted '
@@ -19,6 +18,6 @@ SELECT
         ELSE 'uses its own network, process and IPC namespaces'
     END AS reason,
     source_sha256, locator,
-    namespace, zone, workload_kind, workload_name, host_network, host_pid, host_ipc,
-    spec_time, spec_of, submitted_by
-FROM w
+    namespace, zone, workload_kind, workload_name, container, init, host_network, host_pid,
+    host_ipc, spec_time, spec_of, submitted_by
+FROM c
