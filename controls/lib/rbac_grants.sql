@@ -6,6 +6,8 @@
 -- binding_subject: the key the RBAC checks use, "<Kind>/[<namespace>/]<name> -> <Kind>:<principal>"
 --   (the same shape as rbac_cluster_admin_bindings).
 -- grant_namespace: where the rule applies; NULL means cluster-wide (a ClusterRoleBinding).
+-- grant_zone: 'cluster-wide', or the zone of grant_namespace: 'cde', 'connected', or
+--   'out of scope' for a namespace outside the declared scope.
 -- control_plane: a Kubernetes bootstrap grant, managed by the control plane rather than the
 --   entity: a system: ClusterRole bound to a system: identity of the control plane, or
 --   cluster-admin bound to system:masters. Grants to the groups every identity belongs to
@@ -42,6 +44,12 @@ SELECT
     b.role_kind, CASE WHEN b.role_kind = 'Role' THEN b.binding_namespace END AS role_namespace,
     b.role_name,
     CASE WHEN b.binding_kind = 'RoleBinding' THEN b.binding_namespace END AS grant_namespace,
+    CASE
+        WHEN b.binding_kind <> 'RoleBinding' THEN 'cluster-wide'
+        WHEN b.binding_namespace IN (SELECT namespace FROM scope_namespaces WHERE zone = 'cde') THEN 'cde'
+        WHEN b.binding_namespace IN (SELECT namespace FROM scope_namespaces) THEN 'connected'
+        ELSE 'out of scope'
+    END AS grant_zone,
     EXISTS (SELECT 1 FROM roles x
             WHERE x.kind = b.role_kind AND x.name = b.role_name
               AND x.namespace IS NOT DISTINCT FROM

@@ -11,12 +11,15 @@ SELECT
     CASE
         WHEN role_kind = 'ClusterRole' AND list_contains($baseline_roles, role_name) THEN 'pass'
         WHEN control_plane THEN 'not_applicable'
+        WHEN grant_zone = 'out of scope' THEN 'not_applicable'
         ELSE 'fail'
     END AS status,
     CASE
         WHEN role_kind = 'ClusterRole' AND list_contains($baseline_roles, role_name)
             THEN 'grants only the baseline discovery role ' || role_name
         WHEN control_plane THEN 'Kubernetes control-plane grant to a kube-system account'
+        WHEN grant_zone = 'out of scope'
+            THEN 'confined to namespace ' || grant_namespace || ', outside the declared scope'
         ELSE CASE WHEN subject_kind = 'ServiceAccount'
                       THEN 'the default service account of namespace ' || subject_namespace
                   WHEN subject_principal = 'system:serviceaccounts'

@@ -23,7 +23,7 @@ hits AS (
 ),
 s AS (
     SELECT g.binding_subject, g.binding_kind, g.binding_namespace, g.binding_name, g.role_kind,
-        g.role_name, g.subject_kind, g.subject_principal, g.grant_namespace, g.role_found,
+        g.role_name, g.subject_kind, g.subject_principal, g.grant_namespace, g.grant_zone, g.role_found,
         g.control_plane, g.binding_sha256, g.binding_locator,
         (SELECT coalesce(list_sort(list_distinct(list(h.label))), []::VARCHAR[])
          FROM hits h WHERE h.binding_subject = g.binding_subject) AS escalation_permissions
@@ -35,6 +35,7 @@ SELECT
     CASE
         WHEN role_kind = 'ClusterRole' AND role_name = 'cluster-admin' THEN 'not_applicable'
         WHEN control_plane THEN 'not_applicable'
+        WHEN grant_zone = 'out of scope' THEN 'not_applicable'
         WHEN NOT role_found THEN 'not_applicable'
         WHEN len(escalation_permissions) > 0 AND list_contains($approved_subjects, subject_principal)
             THEN 'pass'
@@ -45,6 +46,8 @@ SELECT
         WHEN role_kind = 'ClusterRole' AND role_name = 'cluster-admin'
             THEN 'cluster-admin holders are judged by rbac_cluster_admin_bindings'
         WHEN control_plane THEN 'Kubernetes control-plane grant'
+        WHEN grant_zone = 'out of scope'
+            THEN 'confined to namespace ' || grant_namespace || ', outside the declared scope'
         WHEN NOT role_found THEN 'the bound role was not in the RBAC export, so its rules are unknown'
         WHEN len(escalation_permissions) > 0 AND list_contains($approved_subjects, subject_principal)
             THEN 'holds ' || array_to_string(escalation_permissions, ', ') || '; the subject is on the approved list'

@@ -49,13 +49,28 @@ granted AS (
     FROM rbac_grants g
     WHERE list_contains(g.verbs, '*') OR list_contains(g.resources, '*')
 ),
--- Allowed requests of the period (their stages share the audit ID).
+-- Allowed requests of the period (their stages share the audit ID). authorized_by: the binding
+-- and subject the RBAC authorizer names in its reason, in rbac_grants' key format, when it does.
 req AS (
     SELECT audit_id, username, effective_user, user_groups,
         impersonated_user IS NOT NULL AS impersonating, coalesce(api_group, '') AS api_group,
         resource || coalesce('/' || subresource, '') AS res, resource, subresource, verb, namespace,
-        event_time, source_sha256, locator
-    FROM k8s_audit_events
+        event_time, source_sha256, locator,
+        CASE WHEN a.bkind <> '' THEN
+            a.bkind || '/' || CASE WHEN a.bkind = 'RoleBinding'
+                                   THEN split_part(a.bname, '/', 2) || '/' || split_part(a.bname, '/', 1)
+                                   ELSE a.bname END
+            || ' -> ' || a.skind || ':'
+            || CASE WHEN a.skind = 'ServiceAccount'
+                    THEN 'system:serviceaccount:' || split_part(a.sname, '/', 2) || ':' || split_part(a.sname, '/', 1)
+                    ELSE a.sname END
+        END AS authorized_by
+    FROM (
+        SELECT *, regexp_extract(coalesce(authz_reason, ''),
+            '^RBAC: allowed by (ClusterRoleBinding|RoleBinding) "([^"]*)" of (?:ClusterRole|Role) "[^"]*" to (User|Group|ServiceAccount) "([^"]*)"$',
+            ['bkind', 'bname', 'skind', 'sname']) AS a
+        FROM k8s_audit_events
+    ) e
     WHERE event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
       AND coalesce(stage, 'ResponseComplete') <> 'RequestReceived'
       AND resource IS NOT NULL AND verb IS NOT NULL
@@ -93,7 +108,8 @@ sig AS (
     SELECT row_number() OVER () AS sig_id, *
     FROM (
         SELECT t.principal, t.is_group, t.class, t.api_group, t.res, t.subresource, t.verb,
-            t.namespace, count(DISTINCT t.audit_id) AS requests, max(t.event_time) AS last_used,
+            t.namespace, t.authorized_by,
+            count(DISTINCT t.audit_id) AS requests, max(t.event_time) AS last_used,
             arg_max(t.source_sha256, t.event_time) AS use_sha256,
             arg_max(t.locator, t.event_time) AS use_locator
         FROM tagged t
@@ -105,12 +121,15 @@ sig AS (
 ),
 uses AS (
     SELECT DISTINCT gr.binding_subject, gr.class, e.sig_id, e.requests, e.last_used, e.use_sha256,
-        e.use_locator
+        e.use_locator, e.authorized_by IS NOT NULL AS named_by_authorizer
     FROM granted gr
     JOIN sig e
       ON e.principal = gr.subject_principal AND e.is_group = (gr.subject_kind = 'Group')
      AND e.class = gr.class
     WHERE (gr.class = 'impersonate' OR gr.grant_namespace IS NULL OR e.namespace = gr.grant_namespace)
+      -- A request the authorizer credits to a binding counts for that binding only (the
+      -- impersonation of another identity is authorized separately from the request it makes).
+      AND (gr.class = 'impersonate' OR e.authorized_by IS NULL OR e.authorized_by = gr.binding_subject)
       AND (gr.class <> 'cde_workload_create' OR e.namespace IN (SELECT namespace FROM cde))
       AND (gr.class IN ('escalate_bind', 'impersonate')
            OR ((list_contains(gr.api_groups, '*') OR list_contains(gr.api_groups, e.api_group))
@@ -121,13 +140,15 @@ uses AS (
 ),
 used AS (
     SELECT binding_subject, class, sum(requests) AS requests, max(last_used) AS last_used,
-        arg_max(use_sha256, last_used) AS use_sha256, arg_max(use_locator, last_used) AS use_locator
+        arg_max(use_sha256, last_used) AS use_sha256, arg_max(use_locator, last_used) AS use_locator,
+        arg_max(CASE WHEN named_by_authorizer THEN 'the authorizer named this binding'
+                     ELSE 'the granting rule covers the request' END, last_used) AS use_matched_by
     FROM uses GROUP BY ALL
 ),
 items AS (
     SELECT binding_subject, class, binding_kind, binding_namespace, binding_name,
         binding_created_at, subject_kind, subject_principal, role_kind, role_name,
-        grant_namespace, control_plane, binding_sha256, binding_locator,
+        grant_namespace, grant_zone, control_plane, binding_sha256, binding_locator,
         list_sort(list_distinct(list(rule_locator))) AS granting_rules
     FROM granted GROUP BY ALL
 )
@@ -135,12 +156,15 @@ SELECT
     i.binding_subject || ': ' || k.label AS resource,
     CASE
         WHEN i.control_plane THEN 'not_applicable'
+        WHEN i.grant_zone = 'out of scope' THEN 'not_applicable'
         WHEN u.last_used IS NOT NULL THEN 'pass'
         WHEN CAST(i.binding_created_at AS DATE) > $as_of - $min_days_granted THEN 'not_applicable'
         ELSE 'fail'
     END AS status,
     CASE
         WHEN i.control_plane THEN 'Kubernetes control-plane grant'
+        WHEN i.grant_zone = 'out of scope'
+            THEN 'confined to namespace ' || i.grant_namespace || ', outside the declared scope'
         WHEN u.last_used IS NOT NULL THEN 'last used ' || strftime(u.last_used, '%Y-%m-%d %H:%M:%S')
             || ' UTC (' || u.requests || ' request(s) in the period)'
         WHEN CAST(i.binding_created_at AS DATE) > $as_of - $min_days_granted
@@ -150,13 +174,14 @@ SELECT
             || CASE WHEN i.grant_namespace IS NULL THEN ' cluster-wide' ELSE ' in namespace ' || i.grant_namespace END
             || ' but not used in the period: candidate for removal'
     END AS reason,
-    CASE WHEN u.last_used IS NOT NULL AND NOT i.control_plane THEN u.use_sha256 ELSE i.binding_sha256 END
-        AS source_sha256,
-    CASE WHEN u.last_used IS NOT NULL AND NOT i.control_plane THEN u.use_locator ELSE i.binding_locator END
-        AS locator,
+    CASE WHEN u.last_used IS NOT NULL AND NOT i.control_plane AND i.grant_zone <> 'out of scope'
+         THEN u.use_sha256 ELSE i.binding_sha256 END AS source_sha256,
+    CASE WHEN u.last_used IS NOT NULL AND NOT i.control_plane AND i.grant_zone <> 'out of scope'
+         THEN u.use_locator ELSE i.binding_locator END AS locator,
     i.binding_kind, i.binding_namespace, i.binding_name, i.role_kind, i.role_name, i.subject_kind,
     i.subject_principal, k.label AS permission, coalesce(i.grant_namespace, 'cluster-wide') AS grant_scope,
-    i.granting_rules, i.binding_created_at, u.last_used, coalesce(u.requests, 0) AS requests
+    i.granting_rules, i.binding_created_at, u.last_used, coalesce(u.requests, 0) AS requests,
+    u.use_matched_by
 FROM items i
 JOIN classes k USING (class)
 LEFT JOIN used u USING (binding_subject, class)
