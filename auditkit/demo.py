@@ -18,7 +18,7 @@ from pathlib import Path
 
 from auditkit.catalog import load_catalog
 from auditkit.clock import claimed_now
-from auditkit.engine import RunSummary, evaluate
+from auditkit.engine import RunSummary, add_months, evaluate
 from auditkit.errors import InternalError
 from auditkit.ingest import IngestOptions, IngestResult, ingest_paths
 from auditkit.pack.build import PackResult, build_pack
@@ -26,9 +26,35 @@ from auditkit.resources import sample_data_dir
 from auditkit.store import open_store
 from auditkit.workspace import CONFIG_NAME, Workspace
 
-# (folder under sample_data/, ingest options). Access exports are snapshots:
-# they are ingested as observed at the end of the sample period.
 FAMILIES = ("scans", "runtime", "flows", "access")
+
+
+def _ingest_plan(data: Path, period_end: dt.date) -> list[tuple[Path, dt.datetime | None]]:
+    """Folders to ingest, with the observation date of snapshot exports.
+
+    Access exports are snapshots: a sub-folder named after a date (``access/2026-06-30``)
+    was observed on that date; an undated access folder counts as observed at the
+    end of the assessment period.
+    """
+    plan: list[tuple[Path, dt.datetime | None]] = []
+    for family in FAMILIES:
+        folder = data / family
+        if not folder.is_dir():
+            continue
+        if family != "access":
+            plan.append((folder, None))
+            continue
+        dated = []
+        for child in sorted(folder.iterdir()):
+            try:
+                dated.append((child, dt.datetime.fromisoformat(child.name)))
+            except ValueError:
+                continue
+        if dated:
+            plan += dated
+        else:
+            plan.append((folder, dt.datetime.combine(period_end, dt.time())))
+    return plan
 
 
 @dataclass
@@ -85,22 +111,26 @@ def run_demo(
         step("ingesting sample data")
         results: list[IngestResult] = []
         with open_store(ws, write=True) as con:
-            for family in FAMILIES:
-                folder = data / family
-                if not folder.is_dir():
-                    continue
-                observed = (
-                    dt.datetime.combine(ws.config.period_end, dt.time())
-                    if family == "access"
-                    else None
-                )
+            for folder, observed in _ingest_plan(data, ws.config.period_end):
                 results += ingest_paths(con, [folder], IngestOptions(observed_at=observed))
         rejected = [r for r in results if r.status == "rejected"]
         if rejected:
             raise InternalError(f"sample data did not ingest: {rejected[0].error}")
-        step("evaluating")
         catalog = load_catalog(ws.config.controls_dirs)
+        start, end = ws.config.period_start, ws.config.period_end
+        previous = (add_months(start, -3), start - dt.timedelta(days=1))
         with open_store(ws, write=True) as con:
+            step(f"evaluating the previous quarter ({previous[0]} to {previous[1]})")
+            evaluate(
+                con,
+                ws,
+                catalog,
+                claimed_time=claimed_now(),
+                label="demo: previous quarter",
+                period=previous,
+            )
+        with open_store(ws, write=True) as con:
+            step(f"evaluating the assessment period ({start} to {end})")
             summary = evaluate(con, ws, catalog, claimed_time=claimed_now(), label="demo")
         ephemeral = not (ws.keys_dir / MANIFEST_PRIVATE_KEY_FILE).exists()
         material = (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
@@ -32,7 +32,7 @@ from auditkit.registers import Registers, load_registers
 from auditkit.rollup import CheckState, RequirementInput, RequirementResult, roll_up
 from auditkit.scope import stage_scope, stage_snapshots
 from auditkit.store import first_row, lockdown
-from auditkit.workspace import Workspace
+from auditkit.workspace import Workspace, WorkspaceConfig
 
 ROWS_TABLE = "_auditkit_check_rows"
 
@@ -148,9 +148,19 @@ def evaluate(
     claimed_time: dt.datetime,
     label: str | None = None,
     param_overrides: dict[str, dict[str, Any]] | None = None,
+    period: tuple[dt.date, dt.date] | None = None,
 ) -> RunSummary:
-    """Run every check the workspace's framework maps and store the run."""
+    """Run every check the workspace's framework maps and store the run.
+
+    ``period`` evaluates another assessment period than auditkit.toml's (for
+    example the previous quarter); ``as_of`` defaults to the period's end.
+    """
     config = ws.config
+    if period is not None:
+        start, end = period
+        if end < start:
+            raise ConfigError("the period ends before it starts")
+        config = replace(config, period_start=start, period_end=end)
     framework = catalog.framework(config.framework)
     as_of = as_of or config.period_end
     registers = load_registers(
@@ -171,7 +181,15 @@ def evaluate(
     con.execute("BEGIN TRANSACTION")
     try:
         run_id = _insert_run(
-            con, ws, catalog, framework.id, framework.version, as_of, claimed_time, label, registers
+            con,
+            config,
+            catalog,
+            framework.id,
+            framework.version,
+            as_of,
+            claimed_time,
+            label,
+            registers,
         )
         outcomes: list[CheckOutcome] = []
         states: dict[str, CheckState] = {}
@@ -202,7 +220,7 @@ def _config_params(ws: Workspace) -> dict[str, dict[str, Any]]:
 
 def _insert_run(
     con: duckdb.DuckDBPyConnection,
-    ws: Workspace,
+    config: WorkspaceConfig,
     catalog: Catalog,
     framework_id: str,
     framework_version: str,
@@ -211,7 +229,6 @@ def _insert_run(
     label: str | None,
     registers: Registers,
 ) -> int:
-    config = ws.config
     inputs = [
         {"sha256": r[0], "path": r[1], "format": r[2], "records": r[3]}
         for r in con.execute(

@@ -41,6 +41,17 @@ def register(app: typer.Typer) -> None:
         label: Annotated[
             str | None, typer.Option("--label", help="A note stored with the run.")
         ] = None,
+        period_start: Annotated[
+            str | None,
+            typer.Option(
+                "--period-start",
+                help="Evaluate another period than auditkit.toml's (with --period-end).",
+            ),
+        ] = None,
+        period_end: Annotated[
+            str | None,
+            typer.Option("--period-end", help="End of that period (and the default as-of date)."),
+        ] = None,
         controls: Annotated[
             list[Path] | None,
             typer.Option("--controls", help="Extra folder of checks/frameworks (repeatable)."),
@@ -58,6 +69,7 @@ def register(app: typer.Typer) -> None:
         """Evaluate the framework's checks and store a run.
 
         Example: auditkit evaluate --as-of 2026-09-30 --fail-on not-in-place
+        (previous quarter: --period-start 2026-04-01 --period-end 2026-06-30)
         """
         if fail_on is not None and fail_on not in FAIL_ON:
             raise ConfigError("--fail-on must be not-in-place or not-tested")
@@ -67,11 +79,25 @@ def register(app: typer.Typer) -> None:
                 day = dt.date.fromisoformat(as_of)
             except ValueError:
                 raise ConfigError(f"--as-of must be a date, not {as_of!r}") from None
+        period = None
+        if (period_start is None) != (period_end is None):
+            raise ConfigError("give both --period-start and --period-end")
+        if period_start and period_end:
+            try:
+                period = (dt.date.fromisoformat(period_start), dt.date.fromisoformat(period_end))
+            except ValueError:
+                raise ConfigError("--period-start/--period-end must be dates") from None
         ws = workspace(workspace_dir)
         catalog = load_catalog([*ws.config.controls_dirs, *(controls or [])])
         with open_store(ws, write=True) as con:
             summary = run_evaluation(
-                con, ws, catalog, as_of=day, claimed_time=claimed_now(), label=label
+                con,
+                ws,
+                catalog,
+                as_of=day,
+                claimed_time=claimed_now(),
+                label=label,
+                period=period,
             )
         if json_out:
             print_json(summary.to_json())
