@@ -216,6 +216,10 @@ def load_catalog(
         for path in sorted(fw_dir.glob("*.yaml")) if fw_dir.is_dir() else []:
             _load_framework(catalog, root, path)
     _cross_check(catalog)
+    try:
+        library_order(catalog.libraries)
+    except ValueError as exc:
+        catalog.problems.append(f"controls/lib: {exc}")
     if strict and catalog.problems:
         raise CatalogError(catalog.problems)
     return catalog
@@ -440,6 +444,42 @@ def _load_library(catalog: Catalog, root: Path, path: Path) -> None:
         catalog.problems.extend(f"{name}: {p}" for p in problems)
         return
     catalog.libraries[path.stem] = sql
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.DOTALL)
+
+
+def library_order(libraries: dict[str, str]) -> list[str]:
+    """Library names ordered so each comes after the libraries its SQL reads.
+
+    Dependencies are the other libraries' names appearing as whole words in the
+    SQL (comments ignored). Raises ValueError on a cycle.
+    """
+    code = {name: _strip_comments(sql) for name, sql in libraries.items()}
+    deps = {
+        name: {o for o in libraries if o != name and re.search(rf"\b{re.escape(o)}\b", text)}
+        for name, text in code.items()
+    }
+    order: list[str] = []
+    done: set[str] = set()
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        if name in visiting:
+            raise ValueError(f"libraries depend on each other in a cycle through {name!r}")
+        visiting.add(name)
+        for dep in sorted(deps[name]):
+            visit(dep)
+        visiting.discard(name)
+        done.add(name)
+        order.append(name)
+
+    for name in sorted(libraries):
+        visit(name)
+    return order
 
 
 def library_params(sql: str) -> list[str]:

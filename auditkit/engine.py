@@ -25,6 +25,7 @@ from auditkit.catalog import (
     Catalog,
     Check,
     coerce_param,
+    library_order,
     library_params,
 )
 from auditkit.errors import CheckExecutionError, ConfigError
@@ -280,7 +281,7 @@ def _stage_libraries(
     con: duckdb.DuckDBPyConnection, catalog: Catalog, config: Any, as_of: dt.date
 ) -> None:
     base = _reserved(config, as_of)
-    for name in sorted(catalog.libraries):
+    for name in library_order(catalog.libraries):
         sql = catalog.libraries[name]
         try:
             con.execute(

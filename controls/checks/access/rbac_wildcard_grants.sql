@@ -11,8 +11,9 @@ WITH bound AS (
 ),
 roles AS (
     SELECT r.role_kind, r.role_namespace, r.role_name,
-        count(*) FILTER (WHERE list_contains(r.verbs, '*') OR list_contains(r.resources, '*'))
-            AS wildcard_rules,
+        -- The same role can appear in several files of one snapshot: count rules once.
+        count(DISTINCT r.rule_index) FILTER (
+            WHERE list_contains(r.verbs, '*') OR list_contains(r.resources, '*')) AS wildcard_rules,
         arg_min(r.source_sha256, r.rule_index) FILTER (
             WHERE list_contains(r.verbs, '*') OR list_contains(r.resources, '*')) AS bad_sha,
         arg_min(r.locator, r.rule_index) FILTER (
