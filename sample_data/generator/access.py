@@ -1,4 +1,10 @@
-"""Access configuration: RBAC export, NetworkPolicies and the user inventory."""
+"""Access configuration: RBAC export, NetworkPolicies and the user inventory.
+
+Written once per quarterly export, as the platform exported it on that date, under
+``access/<date>/`` (the folder name is the observation date a tool ingests it with):
+bindings created later or removed earlier are absent, users created later are absent,
+and sign-ins, statuses and service-account last use are as of that day.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,15 @@ import io
 
 from . import rbac
 from .util import Output, compact_json, k8s_yaml, sha256_hex, stable_uuid
-from .world import ALL_NAMESPACES, CLUSTER_CREATED, PEOPLE, SERVICE_ACCOUNTS, SHARED_ADMIN
-
-EXPORTED_AT = "2026-09-30T23:40:00Z"
+from .world import (
+    ACCESS_SNAPSHOTS,
+    ALL_NAMESPACES,
+    CLUSTER_CREATED,
+    INVENTORY_AT,
+    PEOPLE,
+    SERVICE_ACCOUNTS,
+    SHARED_ADMIN,
+)
 
 
 def _rv(*parts: object) -> str:
@@ -146,15 +158,16 @@ def kind_list(items: list[dict]) -> dict:
     return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
 
 
-def write_rbac(out: Output) -> None:
+def write_rbac(out: Output, date: str) -> None:
+    live = rbac.bindings_at(date)
     items = (cluster_role_items()
-             + [binding_item(b) for b in sorted(rbac.BINDINGS, key=lambda b: b.name)
+             + [binding_item(b) for b in sorted(live, key=lambda b: b.name)
                 if b.kind == "ClusterRoleBinding"]
              + role_items()
-             + [binding_item(b) for b in sorted(rbac.BINDINGS, key=lambda b: (b.namespace, b.name))
+             + [binding_item(b) for b in sorted(live, key=lambda b: (b.namespace, b.name))
                 if b.kind == "RoleBinding"]
              + service_account_items())
-    out.write_text("access/rbac/prod-eu1-rbac-2026-09-30.yaml", k8s_yaml(kind_list(items)),
+    out.write_text(f"access/{date}/rbac/prod-eu1-rbac-{date}.yaml", k8s_yaml(kind_list(items)),
                    "k8s-yaml-list", len(items),
                    note="kubectl get clusterroles,clusterrolebindings,roles,rolebindings,"
                         "serviceaccounts -A -o yaml --show-managed-fields")
@@ -166,7 +179,7 @@ def write_rbac(out: Output) -> None:
         docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
                      "metadata": {"name": name, "namespace": ns},
                      "rules": rbac.ROLES[(ns, name)]["rules"]})
-    for b in sorted(rbac.BINDINGS, key=lambda b: (b.namespace, b.name)):
+    for b in sorted(live, key=lambda b: (b.namespace, b.name)):
         if b.namespace in ("payments", "card-vault"):
             docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": b.kind,
                          "metadata": {"name": b.name, "namespace": b.namespace},
@@ -175,7 +188,8 @@ def write_rbac(out: Output) -> None:
                          "subjects": [s.as_dict() for s in b.subjects]})
     text = "# Source: platform-config/clusters/prod-eu1/cde-rbac.yaml (rendered by Helm)\n"
     text += "".join("---\n" + k8s_yaml(d) for d in docs)
-    out.write_text("access/rbac/cde-namespaces-rbac.yaml", text, "k8s-yaml-multidoc", len(docs))
+    out.write_text(f"access/{date}/rbac/cde-namespaces-rbac.yaml", text, "k8s-yaml-multidoc",
+                   len(docs))
 
 
 # --------------------------------------------------------------------------- NetworkPolicy
@@ -242,12 +256,17 @@ def network_policies() -> list[dict]:
                 "matchLabels": {"app.kubernetes.io/name": "prometheus"}})],
                       "ports": _ports((9090, "TCP"))}]),
         pol("payments", "default-deny-all", {}, ["Ingress", "Egress"]),
+        # Added by Argo CD on 2026-07-08 after the Q2 internal review: nothing may connect to
+        # the monitoring pods (Prometheus only scrapes out). Egress stays open.
+        pol("monitoring", "default-deny-ingress", {}, ["Ingress"],
+            created="2026-07-08T14:20:03Z"),
     ]
 
 
-def write_network_policies(out: Output) -> None:
-    items = network_policies()
-    out.write_text("access/networkpolicy/prod-eu1-networkpolicies-2026-09-30.yaml",
+def write_network_policies(out: Output, date: str) -> None:
+    # No policy was changed after its creation, so an export holds those created by then.
+    items = [p for p in network_policies() if p["metadata"]["creationTimestamp"][:10] <= date]
+    out.write_text(f"access/{date}/networkpolicy/prod-eu1-networkpolicies-{date}.yaml",
                    k8s_yaml(kind_list(items)), "k8s-yaml-list", len(items),
                    note="kubectl get networkpolicies -A -o yaml")
 
@@ -258,30 +277,40 @@ HEADER = ["user_id", "name", "type", "status", "mfa", "last_login", "created", "
           "role", "k8s_username"]
 
 
-def write_users(out: Output, last_seen: dict[str, str]) -> None:
-    """The IdP/HR inventory; service-account last_login is their last API use."""
+def write_users(out: Output, date: str, last_seen: dict[str, str]) -> None:
+    """The IdP/HR inventory on ``date``; service-account last_login is their last API use."""
+    changes = INVENTORY_AT.get(date, {})
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(HEADER)
     rows = 0
     for p in PEOPLE:
-        w.writerow([p.user_id, p.name, "human", p.status, "true" if p.mfa else "false",
-                    p.last_login, p.created, p.terminated, p.role, p.username])
+        if p.created > date:
+            continue
+        row = {"status": p.status, "mfa": p.mfa, "last_login": p.last_login,
+               "terminated": p.terminated}
+        row.update(changes.get(p.key, {}))
+        w.writerow([p.user_id, p.name, "human", row["status"], "true" if row["mfa"] else "false",
+                    row["last_login"], p.created, row["terminated"], p.role, p.username])
         rows += 1
-    w.writerow([SHARED_ADMIN["user_id"], SHARED_ADMIN["name"], "human", "active", "false",
-                SHARED_ADMIN["last_login"], SHARED_ADMIN["created"], "", "platform-engineer",
+    admin = {"status": "active", "last_login": SHARED_ADMIN["last_login"]}
+    admin.update(changes.get(SHARED_ADMIN["user_id"], {}))
+    w.writerow([SHARED_ADMIN["user_id"], SHARED_ADMIN["name"], "human", admin["status"], "false",
+                admin["last_login"], SHARED_ADMIN["created"], "", "platform-engineer",
                 SHARED_ADMIN["username"]])
     rows += 1
     for s in SERVICE_ACCOUNTS:
-        if not s.inventory:
+        if not s.inventory or s.created > date:
             continue
         w.writerow([s.user_id, s.description, "service", "active", "false",
                     last_seen.get(s.username, ""), s.created, "", s.role, s.username])
         rows += 1
-    out.write_text("access/users.csv", buf.getvalue(), "users-csv", rows)
+    out.write_text(f"access/{date}/users.csv", buf.getvalue(), "users-csv", rows)
 
 
-def write_all(out: Output, last_seen: dict[str, str]) -> None:
-    write_rbac(out)
-    write_network_policies(out)
-    write_users(out, last_seen)
+def write_all(out: Output, last_seen: dict[str, dict[str, str]]) -> None:
+    """One export per snapshot date; ``last_seen[date]``: last API use up to that day."""
+    for date in ACCESS_SNAPSHOTS:
+        write_rbac(out, date)
+        write_network_policies(out, date)
+        write_users(out, date, last_seen[date])

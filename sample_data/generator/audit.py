@@ -45,6 +45,7 @@ from .util import (
     spread,
 )
 from .world import (
+    ACCESS_SNAPSHOTS,
     ARCHIVE,
     ARGOCD_MGMT,
     ARGOCD_UA,
@@ -280,6 +281,10 @@ HUMAN_ACTIONS = {
     "mike": [_h("list", "pods", "dev-sandbox", "", ("developers-edit", "dev-sandbox")),
              _h("list", "pods", "checkout-web", "", ("developers-view", "checkout-web"))],
     "nina": [_h("list", "pods", ns, "", ("security-view", "")) for ns in ("falco", "payments")],
+    "olivia": [_h("list", "pods", "payments", "", ("payments-oncall", "payments")),
+               _h("get", "pods/log", "payments", "", ("payments-oncall", "payments")),
+               _h("list", "events", "payments", "", ("payments-oncall", "payments")),
+               _h("list", "pods", "card-vault", "", ("card-vault-oncall", "card-vault"))],
 }
 
 
@@ -370,9 +375,13 @@ def background_day(bg: Background, day: date, quota: int, thin: bool = False) ->
 
 
 def write_period(out: Output, seed: int, label: str, start: date, end: date, total: int,
-                 story, files: str, last_seen: dict[str, str], thin: bool = False,
+                 story, files: str, last_seen: dict[str, dict[str, str]], thin: bool = False,
                  strict: bool = False) -> dict:
-    """Write one period; ``files`` is 'monthly' or a single relative path stem."""
+    """Write one period; ``files`` is 'monthly' or a single relative path stem.
+
+    ``last_seen`` maps each access snapshot date to username -> last event time on or before
+    that day; it is updated with this period's events.
+    """
     sc = Scenario(seed, label, start, end)
     pod_events(sc, timeline.lives())
     story(sc)
@@ -403,8 +412,12 @@ def write_period(out: Output, seed: int, label: str, start: date, end: date, tot
         w.write_lines([go_json(ev) for ev in evs])
         for ev in evs:
             name = ev["user"].get("username")
-            if name and ev["stageTimestamp"] > last_seen.get(name, ""):
-                last_seen[name] = ev["stageTimestamp"]
+            stamp = ev["stageTimestamp"]
+            if not name:
+                continue
+            for snapshot, seen in last_seen.items():
+                if stamp[:10] <= snapshot and stamp > seen.get(name, ""):
+                    seen[name] = stamp
         counts[rel] = counts.get(rel, 0) + len(evs)
     for rel, w in writers.values():
         w.close()
@@ -414,10 +427,12 @@ def write_period(out: Output, seed: int, label: str, start: date, end: date, tot
 
 
 def write_all(out: Output, seed: int, q3_events: int, q2_events: int,
-              archive_per_day: int, strict: bool = False) -> tuple[dict, dict[str, str]]:
-    """Write the three periods; returns stats and each username's last event time."""
+              archive_per_day: int, strict: bool = False
+              ) -> tuple[dict, dict[str, dict[str, str]]]:
+    """Write the three periods; returns stats and, per access snapshot date, each
+    username's last event time on or before that day."""
     stats: dict = {}
-    seen: dict[str, str] = {}
+    seen: dict[str, dict[str, str]] = {snapshot: {} for snapshot in ACCESS_SNAPSHOTS}
     n_days = (ARCHIVE[1] - ARCHIVE[0]).days + 1
     stats["archive"] = write_period(
         out, seed, "archive", ARCHIVE[0], ARCHIVE[1], archive_per_day * n_days, archive_story,
@@ -429,7 +444,8 @@ def write_all(out: Output, seed: int, q3_events: int, q2_events: int,
     write_other_shapes(out, stats["q3"].pop("_events"))
     stats["q2"].pop("_events")
     stats["archive"].pop("_events")
-    last = {name: stamp[:19] + "Z" for name, stamp in seen.items()}
+    last = {snapshot: {name: stamp[:19] + "Z" for name, stamp in names.items()}
+            for snapshot, names in seen.items()}
     return stats, last
 
 

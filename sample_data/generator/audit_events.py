@@ -487,6 +487,34 @@ def _workload_change(sc: Scenario, p: timeline.PodLife) -> None:
                      201, controller_reason("deployment-controller"), latency_us=9_000))
 
 
+def workload_replace(sc: Scenario, w, when: str) -> None:
+    """A full-object update (PUT) of a workload whose pod template does not change.
+
+    Helm ``upgrade --force`` (the CI deployer's releases) and an Argo CD sync with
+    ``Replace=true`` replace the object instead of patching it, so the request body is the whole
+    manifest. The template is unchanged, so no rollout follows.
+    """
+    t = _us(when)
+    p = timeline.pod_at(w.namespace, w.name, t, index=0)
+    deployer = w.deployer
+    req = workload_object(p, None, stored=False)
+    req["metadata"] = dict(req["metadata"], resourceVersion=str(
+        40_000_000 + (p.start_us // US) % 9_000_000))
+    resp = workload_object(p, None, stored=True)
+    resp["metadata"]["resourceVersion"] = str(40_000_000 + (t // US) % 9_000_000)
+    if deployer == "ci-deployer":
+        query, ip, ua, binding = ("?fieldManager=helm", CI_RUNNERS[0], HELM_UA,
+                                  "ci-deployer-cluster-admin")
+    else:
+        query, ip, ua, binding = ("?fieldManager=argocd-controller", ARGOCD_MGMT, ARGOCD_UA,
+                                  "argocd-manager-role-binding")
+    uri, ref = request("update", WORKLOAD_RESOURCE[w.kind], w.namespace, w.name, group="apps",
+                       query=query)
+    sc.add(event(sc.ids.next(), t, sa_user(deployer, jti_seed=t // (86400 * US)), "update", uri,
+                 [ip], ua, ref, 200, rbac.reason(binding, rbac.sa(deployer)),
+                 level="RequestResponse", req=req, resp=resp, latency_us=24_000))
+
+
 def _pod_create(sc: Scenario, p: timeline.PodLife) -> None:
     w = p.workload
     uri, ref = request("create", "pods", w.namespace)

@@ -7,6 +7,7 @@ from .audit_events import (
     ADMIN_USER,
     ANON_USER,
     US,
+    WORKLOAD_RESOURCE,
     Scenario,
     _binding_create,
     _us,
@@ -16,8 +17,18 @@ from .audit_events import (
     rbac_object,
     request,
     sa_user,
+    workload_replace,
 )
-from .world import CI_RUNNERS, DEBUG_POD, HELM_UA, KUBECTL_UA, KUBECTL_UA_MAC
+from .world import (
+    ARGOCD_MGMT,
+    ARGOCD_UA,
+    CI_RUNNERS,
+    DEBUG_POD,
+    HELM_UA,
+    KUBECTL_UA,
+    KUBECTL_UA_MAC,
+    WORKLOADS,
+)
 
 
 def q3_story(sc: Scenario) -> None:
@@ -30,8 +41,8 @@ def q3_story(sc: Scenario) -> None:
     s.person("bob", "2026-09-22T09:05:12.733019", "delete", "rolebindings", "dev-sandbox",
              "temp-debug-kate", group="rbac.authorization.k8s.io",
              binding=("bob-cluster-admin", ""))
-    _binding_create(s, "bob", "2026-07-20T08:12:00.214431", rbac.DELETED_BINDINGS[0],
-                    ("bob-cluster-admin", ""))
+    _binding_create(s, "bob", "2026-07-20T08:12:00.214431",
+                    rbac.BINDING[("dev-sandbox", "temp-debug-kate")], ("bob-cluster-admin", ""))
     # --- exec into CDE pods (10.2.1.1 / 7.2.6 / 2.2.4)
     for when, minutes in (("2026-07-17T14:22:07.551203", 9), ("2026-09-02T10:05:33.004811", 4)):
         pod = timeline.pod_at("payments", "payments-api", _us(when), index=0)
@@ -184,6 +195,28 @@ def q3_story(sc: Scenario) -> None:
              binding=("payments-oncall", "payments"), query="?container=payments-api&tailLines=200")
     s.person("judy", "2026-09-08T19:45:02.004531", "get", "pods", "card-vault", "card-vault-0",
              binding=("judy-card-vault-view", "card-vault"))
+    # --- follow-ups of the Q2 internal review (written last so the other events keep their IDs)
+    # Every authenticated identity loses cluster-wide view (10.2.1.5; resolved 7.2.2 finding).
+    s.person("bob", "2026-07-06T09:41:27.305118", "delete", "clusterrolebindings", None,
+             "authenticated-view", group="rbac.authorization.k8s.io",
+             binding=("bob-cluster-admin", ""))
+    # Argo CD applies a default deny for monitoring ingress (resolved 1.3.x finding).
+    from .access import network_policies
+
+    pol = next(p for p in network_policies() if p["metadata"]["namespace"] == "monitoring")
+    t = _us("2026-07-08T14:20:03.004118")
+    uri, ref = request("patch", "networkpolicies", "monitoring", "default-deny-ingress",
+                       group="networking.k8s.io",
+                       query="?fieldManager=argocd-controller&force=true")
+    body = {"kind": "NetworkPolicy", "apiVersion": "networking.k8s.io/v1",
+            "metadata": {"name": "default-deny-ingress", "namespace": "monitoring"},
+            "spec": pol["spec"]}
+    s.add(event(s.ids.next(), t, sa_user("argocd-manager"), "patch", uri, [ARGOCD_MGMT],
+                ARGOCD_UA, ref, 201,
+                rbac.reason("argocd-manager-role-binding", rbac.sa("argocd-manager")),
+                level="RequestResponse", req=body, resp=dict(body, metadata=dict(
+                    body["metadata"], creationTimestamp="2026-07-08T14:20:03Z")),
+                latency_us=17_000))
 
 
 def q2_story(sc: Scenario) -> None:
@@ -240,3 +273,13 @@ def archive_story(sc: Scenario) -> None:
     s.exec_session("leo", "2025-12-09T10:11:40.023456", "card-vault", "card-vault-db-0",
                    "card-vault-db", ["psql", "-U", "vault_admin"], ("card-vault-dba", "card-vault"),
                    18)
+    # After the platform charts moved repositories, every release was re-synced once by
+    # replacing its objects: Helm upgrade --force for the CI-deployed workloads, an Argo CD sync
+    # with Replace=true for the rest. These full-object updates (the workloads themselves date
+    # from 2025-03) are the controllers' own specs on record in the 12-month look-back.
+    ci = [w for w in WORKLOADS if w.kind in WORKLOAD_RESOURCE and w.deployer == "ci-deployer"]
+    argo = [w for w in WORKLOADS if w.kind in WORKLOAD_RESOURCE and w.deployer != "ci-deployer"]
+    for k, w in enumerate(ci):
+        workload_replace(s, w, f"2025-10-21T10:04:{10 + 7 * k:02d}.{313207 + 1009 * k}")
+    for k, w in enumerate(argo):
+        workload_replace(s, w, f"2025-10-21T10:31:{5 + 6 * k:02d}.{120431 + 2003 * k}")

@@ -3,7 +3,9 @@
 ``expected`` maps a period label to one of:
 pass, fail, excepted (an approved, unexpired exception covers it),
 not_applicable, out_of_scope, info (evidence exists; no pass/fail of its own).
-The README's ground-truth table lists the same ids.
+``diff`` says what a comparison of the 2026-q2 run with the 2026-q3 run should show for
+the scenario's items (see DIFF below); ``diff_acceptance`` lists a handful of those in
+auditkit's check ids and resource keys. The README's ground-truth table lists the same ids.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ AUDIT = "runtime/k8s-audit/"
 VPC = "flows/vpc/"
 HUB = "flows/hubble/"
 ZEEK = "flows/zeek/cde-boundary-conn.2026-08-27.log"
-RBAC = "access/rbac/prod-eu1-rbac-2026-09-30.yaml"
-NETPOL = "access/networkpolicy/prod-eu1-networkpolicies-2026-09-30.yaml"
-USERS = "access/users.csv"
+# Access exports are snapshots, one folder per export date (Q3 first, then Q2).
+RBAC = ("access/2026-09-30/rbac/prod-eu1-rbac-2026-09-30.yaml",
+        "access/2026-06-30/rbac/prod-eu1-rbac-2026-06-30.yaml")
+NETPOL = ("access/2026-09-30/networkpolicy/prod-eu1-networkpolicies-2026-09-30.yaml",
+          "access/2026-06-30/networkpolicy/prod-eu1-networkpolicies-2026-06-30.yaml")
+USERS = ("access/2026-09-30/users.csv", "access/2026-06-30/users.csv")
 ATT = "workspace/attestations/"
 FALCO = "runtime/falco/"
 
@@ -119,7 +124,7 @@ SCENARIOS = [
        "privileged, hostNetwork, hostPath /; must not be reported as a CDE/connected failure."),
     gt("GT-19", ["2.2.2"], "CDE pods run under a default service account that has a binding",
        "payments/payments-cache (serviceAccountName default; RoleBinding payments-default-edit)",
-       "fail", "fail", [RBAC, AUDIT], ""),
+       "fail", "fail", [*RBAC, AUDIT], ""),
     # ---------------------------------------------------------------- logging and monitoring
     gt("GT-20", ["10.2.1", "10.7.2"], "gap in API audit logging", "prod-eu1 kube-apiserver",
        "fail", "pass", [AUDIT + "2026-q3/"], "no events 2026-08-14T02:00:00Z..09:30:00Z (7.5 h)."),
@@ -138,8 +143,11 @@ SCENARIOS = [
        "ResponseStarted."),
     gt("GT-25", ["10.2.1.5", "8.2.4"], "RBAC changes are logged",
        "payments-exec-erin (07-09), temp-debug-kate (07-20, deleted 09-22), secret-reader-dave "
-       "(08-12), tmp-admin-henry (09-12, deleted 09-12), aws-auth patch (07-28)", "info", "info",
-       [AUDIT + "2026-q3/"], ""),
+       "(08-12), tmp-admin-henry (09-12, deleted 09-12), aws-auth patch (07-28), "
+       "authenticated-view deleted (07-06)", "info", "info", [AUDIT + "2026-q3/"],
+       "the RBAC exports of 2026-06-30 and 2026-09-30 differ by exactly these changes: the Q3 "
+       "export adds payments-exec-erin and secret-reader-dave and lacks authenticated-view; "
+       "temp-debug-kate and tmp-admin-henry are in neither."),
     gt("GT-26", ["10.2.1.7"], "system-level objects created and deleted",
        "namespace perf-test, CRD loadtests.perf.northwind.example (08-03/08-07), CRD "
        "externalsecrets.external-secrets.io (09-09)", "info", "info", [AUDIT + "2026-q3/"], ""),
@@ -163,35 +171,45 @@ SCENARIOS = [
        "request is GET /version (public-info-viewer), a declared public endpoint - Falco still "
        "raises 'Anonymous Request Allowed'."),
     gt("GT-32", ["8.2.1", "8.2.2", "2.2.2"], "shared bootstrap identity in use",
-       "kubernetes-admin (users.csv user_id admin)", "fail", "pass", [AUDIT + "2026-q3/", USERS],
-       "used 2026-07-28 (aws-auth patch) and 2026-09-12 (temporary cluster-admin binding)."),
+       "kubernetes-admin (users.csv user_id admin)", "fail", "pass", [AUDIT + "2026-q3/", *USERS],
+       "used 2026-07-28 (aws-auth patch) and 2026-09-12 (temporary cluster-admin binding). "
+       "Q2: the 2026-06-30 inventory lists the account as disabled (its IAM access keys were "
+       "deactivated after the 2026-03 access review) and it made no request in Q2; it was "
+       "re-enabled on 2026-07-28 and is active in the 2026-09-30 inventory."),
     gt("GT-33", ["8.2.5"], "leaver still active", "judy@northwind.example", "fail", "pass",
-       [USERS, AUDIT + "2026-q3/", RBAC], "terminated 2026-08-21, status active, API use on "
-       "08-25 and 09-08, live RoleBinding judy-card-vault-view."),
+       [*USERS, AUDIT + "2026-q3/", *RBAC], "terminated 2026-08-21, status active, API use on "
+       "08-25 and 09-08, live RoleBinding judy-card-vault-view. The 2026-06-30 inventory has no "
+       "termination date for her yet (Q2 pass)."),
     gt("GT-34", ["8.2.5"], "leaver properly disabled", "nina@northwind.example", "pass", "pass",
-       [USERS], "disabled, terminated 2026-02-27, no activity after."),
+       [*USERS], "disabled, terminated 2026-02-27, no activity after."),
     gt("GT-35", ["8.2.6"], "dormant accounts",
        "leo@northwind.example (last login 2026-05-02), mike@northwind.example (2026-03-11)",
-       "fail", "fail", [USERS], "Q3: both > 90 days. Q2 (as of 2026-06-30): mike fails, leo "
-       "passes (59 days)."),
+       "fail", "fail", [*USERS], "Q3: both > 90 days. Q2 (as of 2026-06-30): mike fails, leo "
+       "passes (59 days). Both inventories carry the same last logins for them."),
     gt("GT-36", ["7.2.5"], "unused service-account grants",
        "payments:report-exporter (last use 2026-04-18), payments:default (never used)", "fail",
-       "fail", [USERS, RBAC, AUDIT], ""),
-    gt("GT-37", ["8.4.2"], "CDE access without MFA", "henry@northwind.example (and the shared "
-       "admin)", "fail", "fail", [USERS, AUDIT], "kate@northwind.example has no MFA either but "
-       "only reached dev-sandbox (her payments requests were denied): not a CDE access."),
+       "fail", [*USERS, *RBAC, AUDIT], "Q2 fails on payments:default alone: report-exporter's "
+       "secret read was used on 2026-04-18, inside Q2, so it passes in Q2 and fails in Q3."),
+    gt("GT-37", ["8.4.2"], "CDE access without MFA",
+       "henry@northwind.example (both quarters); ivan@northwind.example (Q2 only)", "fail",
+       "fail", [*USERS, AUDIT], "ivan enrolled MFA on 2026-07-02: no MFA in the 2026-06-30 "
+       "inventory, MFA in the 2026-09-30 one. kate@northwind.example has no MFA either but only "
+       "reached dev-sandbox (every payments request of hers was refused, 403): not a CDE access. "
+       "The shared admin has no MFA but none of its requests named a CDE namespace (GT-32)."),
     gt("GT-38", ["7.2.1", "7.2.2"], "over-broad human grants",
        "bob-cluster-admin (used), breakglass-carol (wildcard, never used), secret-reader-dave "
        "(cluster-wide secrets, used), payments-exec-erin (pods/exec in CDE, used), "
-       "rbac-manager-henry (escalate/bind/impersonate, used)", "fail", "fail", [RBAC, AUDIT],
-       "use is visible in authorization.k8s.io/reason; breakglass-carol never appears there."),
+       "rbac-manager-henry (escalate/bind/impersonate, used)", "fail", "fail", [*RBAC, AUDIT],
+       "use is visible in authorization.k8s.io/reason; breakglass-carol never appears there. "
+       "Q2 (2026-06-30 export): payments-exec-erin (created 07-09) and secret-reader-dave "
+       "(08-12) do not exist yet; the other three do."),
     gt("GT-39", ["7.2.5"], "over-broad service-account grants",
        "ci-deployer-cluster-admin (used), argocd-manager-role-binding (wildcard, used)", "fail",
-       "fail", [RBAC, AUDIT], ""),
+       "fail", [*RBAC, AUDIT], ""),
     gt("GT-40", ["7.2.1", "7.2.5"], "properly scoped grants",
        "platform-read, security-view, payments-oncall, card-vault-oncall, card-vault-dba, "
        "developers-edit/-view, payments-api, card-vault-keys, prometheus, falco, fluent-bit-read",
-       "pass", "pass", [RBAC], ""),
+       "pass", "pass", [*RBAC], ""),
     gt("GT-41", ["3.6.1", "3.6.1.3"], "key material read by a non-custodian",
        "card-vault secrets kek-wrapping/dek-primary read by dave (2026-08-20)", "fail", "pass",
        [AUDIT + "2026-q3/"], "the card-vault service account's own reads are expected."),
@@ -207,7 +225,7 @@ SCENARIOS = [
        "checkout-web -> payments-api 8443/tcp (F-001)", "pass", "pass", [VPC, HUB, ZEEK], ""),
     gt("GT-45", ["1.3.1", "1.4.4", "7.2.6", "1.2.1"], "connected workload reaches the card data "
        "store directly", "checkout-web -> card-vault-db 10.20.1.46:5432", "fail", "fail",
-       [VPC, HUB, ZEEK, NETPOL], "since 2026-06-12; allowed by NetworkPolicy allow-postgres "
+       [VPC, HUB, ZEEK, *NETPOL], "since 2026-06-12; allowed by NetworkPolicy allow-postgres "
        "(namespaceSelector {}), which replaced the payments-only allow-db-from-payments on "
        "2026-06-08 (audit: ci:deployer delete + create); Hubble FORWARDED with "
        "ingress_allowed_by."),
@@ -238,7 +256,9 @@ SCENARIOS = [
     gt("GT-53", ["1.2.1", "1.3.1", "1.3.2"], "NetworkPolicy design",
        "payments: default deny ingress+egress (pass); card-vault: ingress-only default deny "
        "(egress open) and allow-postgres from any namespace (fail); checkout-web: no policies "
-       "(fail)", "fail", "fail", [NETPOL], ""),
+       "(fail)", "fail", "fail", [*NETPOL], "the other connected namespaces (falco, "
+       "ingress-nginx, kube-system, logging, monitoring egress) have no default deny either, in "
+       "both exports; monitoring ingress is GT-62."),
     # ---------------------------------------------------------------- attested processes
     gt("GT-54", ["11.4.6"], "segmentation test older than six months (service provider)",
        "SEG-2025-11 (2025-11-20)", "fail", "fail", [ATT + "segmentation-tests.yaml"],
@@ -255,8 +275,158 @@ SCENARIOS = [
     gt("GT-59", ["1.3.3"], "wireless", "no wireless networks", "not_applicable",
        "not_applicable", [ATT + "not-applicable.yaml"], ""),
     gt("GT-60", ["12.5.1"], "undeclared namespace holding a cluster-admin identity",
-       "namespace ci (service account deployer)", "fail", "fail", [RBAC, AUDIT],
+       "namespace ci (service account deployer)", "fail", "fail", [*RBAC, AUDIT],
        "ci is neither CDE, connected nor out of scope in auditkit.toml."),
+    # ---------------------------------------------------------------- changed between the exports
+    gt("GT-61", ["7.2.2", "7.3.3"], "every authenticated identity granted cluster-wide view",
+       "ClusterRoleBinding authenticated-view (ClusterRole view to Group system:authenticated)",
+       "pass", "fail", [*RBAC, AUDIT + "2026-q3/"],
+       "in the 2026-06-30 export (created 2025-06-18); bob deleted it on 2026-07-06 (audit "
+       "delete), so the 2026-09-30 export lacks it."),
+    gt("GT-62", ["1.2.1", "1.3.1"], "connected namespace given a default deny for ingress",
+       "monitoring: NetworkPolicy default-deny-ingress (applied by Argo CD 2026-07-08)", "pass",
+       "fail", [*NETPOL, AUDIT + "2026-q3/"],
+       "only in the 2026-09-30 export (audit: argocd-manager server-side apply, 201). Egress from "
+       "monitoring stays open in both exports (GT-53). Nothing connects to the monitoring pods, "
+       "so no recorded flow is affected."),
+    gt("GT-63", ["8.2.1", "8.4.2"], "joiner after the previous export",
+       "olivia@northwind.example (u1015, created 2026-08-24, MFA, payments on-call)", "pass",
+       "not_applicable", [*USERS, AUDIT + "2026-q3/"],
+       "absent from the 2026-06-30 inventory; in the 2026-09-30 one with MFA and CDE access "
+       "through payments-oncall."),
+]
+
+# What `auditkit diff` (or any comparison of the 2026-q2 run with the 2026-q3 run) should show
+# for each scenario's items. A finding is an item that fails; the vocabulary:
+#   new: fails in Q3, did not fail in Q2 (passed, was excepted, not applicable or absent)
+#   resolved: failed in Q2, does not fail in Q3 (passes, or is no longer in the population)
+#   persisting: fails in both runs
+#   unchanged-pass: fails in neither run (not in the diff's findings)
+#   unchanged-excepted: excepted in both runs (not in the diff's findings)
+#   info: evidence only, no finding of its own
+DIFF_VOCABULARY = ["new", "resolved", "persisting", "unchanged-pass", "unchanged-excepted",
+                   "info"]
+N, R, P, U, E, I = DIFF_VOCABULARY  # noqa: E741
+
+
+def dif(change: str, *items: tuple[str, str], note: str = "", summary: str = "") -> dict:
+    """``change``: the scenario's overall result; ``items``: (item, change) where they differ;
+    ``summary``: the README's one-line wording when the items differ."""
+    out: dict = {"change": change}
+    if summary:
+        out["summary"] = summary
+    if items:
+        out["items"] = [{"item": item, "change": c} for item, c in items]
+    if note:
+        out["note"] = note
+    return out
+
+
+DIFF = {
+    "GT-01": dif(N), "GT-02": dif(U), "GT-03": dif(U), "GT-04": dif(U), "GT-05": dif(U),
+    "GT-06": dif(R), "GT-07": dif(R), "GT-08": dif(P),
+    "GT-09": dif(P, ("card-vault: a scan in every quarter of the look-back (2026-Q2 missed)", P),
+                 ("card-vault: scanned in the three months before the as-of date", R),
+                 note="the missing 2026-Q2 scans are a finding in both runs; Q3's scans (from "
+                      "2026-07-01) make the image recently scanned again",
+                 summary="persisting (3-month recency resolved)"),
+    "GT-10": dif(N), "GT-11": dif(U),
+    "GT-12": dif(N, ("AWS access key id, application-staging.yaml:14", N),
+                 ("private key, acquirer-client.key:1", N)),
+    "GT-13": dif(N, ("payments-debug privileged", N), ("payments-debug host PID", N),
+                 ("payments-debug runs as root", N)),
+    "GT-14": dif(P, ("card-vault-db may run as root", P),
+                 ("card-vault-db allows privilege escalation", P)),
+    "GT-15": dif(N, note="excepted in Q2 (EXC-009 valid until 2026-06-30), failing in Q3"),
+    "GT-16": dif(E), "GT-17": dif(U),
+    "GT-18": dif(U, note="out of scope: never in a CDE/connected population"),
+    "GT-19": dif(P), "GT-20": dif(N), "GT-21": dif(N),
+    "GT-22": dif(R, note="Q2's look-back needs history from 2025-07-01; Q3's from 2025-10-01, "
+                         "where the archive starts"),
+    "GT-23": dif(N), "GT-24": dif(U), "GT-25": dif(I), "GT-26": dif(I), "GT-27": dif(N),
+    "GT-28": dif(N), "GT-29": dif(N), "GT-30": dif(N), "GT-31": dif(U),
+    "GT-32": dif(N, note="Q2: disabled and unused (no finding); Q3: active and used"),
+    "GT-33": dif(N), "GT-34": dif(U),
+    "GT-35": dif(P, ("mike@northwind.example", P), ("leo@northwind.example", N),
+                 summary="mike persisting; leo new"),
+    "GT-36": dif(P, ("payments:default", P), ("payments:report-exporter", N),
+                 summary="payments:default persisting; report-exporter new"),
+    "GT-37": dif(P, ("henry@northwind.example", P), ("ivan@northwind.example", R),
+                 ("kate@northwind.example", U),
+                 note="kate never reached a CDE namespace (all refused), so she is in neither "
+                      "population",
+                 summary="henry persisting; ivan resolved"),
+    "GT-38": dif(P, ("bob-cluster-admin", P), ("breakglass-carol", P), ("rbac-manager-henry", P),
+                 ("secret-reader-dave", N), ("payments-exec-erin", N),
+                 note="a usage-based review also shows permissions of bob-cluster-admin and "
+                      "rbac-manager-henry unused in Q2 but used in Q3 (exec, secrets, pod "
+                      "create, bind, impersonate) as resolved: usage, not a removal",
+                 summary="persisting; secret-reader-dave and payments-exec-erin new"),
+    "GT-39": dif(P, ("ci-deployer-cluster-admin", P), ("argocd-manager-role-binding", P)),
+    "GT-40": dif(U), "GT-41": dif(N), "GT-42": dif(N), "GT-43": dif(U), "GT-44": dif(U),
+    "GT-45": dif(P, note="the same connection in both quarters: it should keep its identity "
+                         "across the runs"),
+    "GT-46": dif(N), "GT-47": dif(N), "GT-48": dif(U), "GT-49": dif(U), "GT-50": dif(N),
+    "GT-51": dif(U), "GT-52": dif(N),
+    "GT-53": dif(P, ("card-vault ingress", P), ("card-vault egress", P),
+                 ("checkout-web ingress", P), ("checkout-web egress", P),
+                 ("payments ingress", U), ("payments egress", U),
+                 summary="persisting (payments unchanged-pass)"),
+    "GT-54": dif(P),
+    "GT-55": dif(P, note="the missing 2026-Q2 scan fails in both; the Q2 run's 2025-Q3 window "
+                         "leaves the Q3 look-back"),
+    "GT-56": dif(U), "GT-57": dif(U), "GT-58": dif(U), "GT-59": dif(U), "GT-60": dif(P),
+    "GT-61": dif(R),
+    "GT-62": dif(R, ("monitoring ingress", R), ("monitoring egress", P),
+                 summary="resolved (monitoring egress persisting, GT-53)"),
+    "GT-63": dif(U, note="a new population item that passes: not a finding in either run"),
+}
+
+# The acceptance test of a run comparison, in auditkit's terms (check id and resource key):
+# `auditkit diff` of the 2026-q2 run (as of 2026-06-30) and the 2026-q3 run (as of 2026-09-30)
+# over this data, with every check of the catalog evaluated, must list each finding below with
+# the change given; "absent" items must not be listed as findings at all.
+DIFF_ACCEPTANCE = [
+    # (scenario, check, resource, change)
+    ("GT-01", "vuln_critical_patch_window",
+     "registry.northwind.example/payments/payments-api CVE-2026-10231 libssl3", N),
+    ("GT-06", "vuln_critical_patch_window", "nginx CVE-2026-10877 libexpat1", R),
+    ("GT-07", "vuln_critical_patch_window",
+     "registry.northwind.example/payments/payments-api CVE-2026-10044 "
+     "org.springframework:spring-web", R),
+    ("GT-13", "workload_privileged_containers", "payments/Pod/payments-debug:payments-debug", N),
+    ("GT-14", "workload_runs_as_root", "card-vault/StatefulSet/card-vault-db:card-vault-db", P),
+    ("GT-15", "workload_runs_as_root", "checkout-web/Deployment/checkout-web:checkout-web", N),
+    ("GT-19", "rbac_default_sa_grants",
+     "RoleBinding/payments/payments-default-edit -> "
+     "ServiceAccount:system:serviceaccount:payments:default", P),
+    ("GT-20", "audit_log_continuity", "audit-log 2026-08-14", N),
+    ("GT-30", "sa_interactive_use",
+     "system:serviceaccount:payments:payments-api via kubectl from 10.8.14.37", N),
+    ("GT-32", "users_shared_generic_accounts", "user:admin", N),
+    ("GT-33", "users_terminated_still_active", "user:u1010", N),
+    ("GT-34", "users_terminated_still_active", "user:u1014", "absent"),
+    ("GT-35", "users_inactive_accounts", "user:u1012", N),
+    ("GT-35", "users_inactive_accounts", "user:u1013", P),
+    ("GT-36", "rbac_privileged_grants_unused",
+     "RoleBinding/payments/report-exporter -> "
+     "ServiceAccount:system:serviceaccount:payments:report-exporter: read secrets", N),
+    ("GT-37", "users_mfa_for_cde_access", "user:u1008", P),
+    ("GT-37", "users_mfa_for_cde_access", "user:u1009", R),
+    ("GT-37", "users_mfa_for_cde_access", "user:u1011", "absent"),
+    ("GT-38", "rbac_cluster_admin_bindings",
+     "ClusterRoleBinding/bob-cluster-admin -> User:bob@northwind.example", P),
+    ("GT-38", "rbac_broad_secrets_read",
+     "ClusterRoleBinding/secret-reader-dave -> User:dave@northwind.example", N),
+    ("GT-38", "rbac_wildcard_grants", "ClusterRole/northwind-breakglass", P),
+    ("GT-39", "rbac_cluster_admin_bindings",
+     "ClusterRoleBinding/ci-deployer-cluster-admin -> "
+     "ServiceAccount:system:serviceaccount:ci:deployer", P),
+    ("GT-53", "netpol_cde_default_deny", "card-vault ingress", P),
+    ("GT-53", "netpol_cde_default_deny", "card-vault egress", P),
+    ("GT-61", "rbac_authenticated_group_bindings",
+     "ClusterRoleBinding/authenticated-view -> Group:system:authenticated", R),
+    ("GT-62", "netpol_cde_default_deny", "monitoring ingress", R),
 ]
 
 QUIRKS = [
@@ -288,15 +458,41 @@ def workload_hardening() -> dict[str, list[str]]:
     return dict(sorted(out.items()))
 
 
+def diff_summary(gid: str) -> str:
+    """The README's one-line Q2 -> Q3 diff column for a scenario."""
+    return DIFF[gid].get("summary", DIFF[gid]["change"])
+
+
+def scenarios() -> list[dict]:
+    out = []
+    for sc in SCENARIOS:
+        sc = dict(sc)
+        sc["diff"] = DIFF[sc["id"]]
+        out.append(sc)
+    return out
+
+
 def write(out: Output, counts: dict) -> None:
+    assert set(DIFF) == {sc["id"] for sc in SCENARIOS}
+    assert {sc for sc, _, _, _ in DIFF_ACCEPTANCE} <= set(DIFF)
     doc = {
         "generator": "sample_data/generate.py",
         "organisation": "Northwind Payments Ltd",
         "periods": {Q3: {"start": "2026-07-01", "end": "2026-09-30"},
                     Q2: {"start": "2026-04-01", "end": "2026-06-30"}},
+        "access_snapshots": {Q2: "access/2026-06-30/", Q3: "access/2026-09-30/"},
         "expected_values": ["pass", "fail", "excepted", "not_applicable", "out_of_scope",
                             "info"],
-        "scenarios": SCENARIOS,
+        "diff_values": DIFF_VOCABULARY,
+        "scenarios": scenarios(),
+        "diff_acceptance": {
+            "before": {"period": Q2, "as_of": "2026-06-30", "access_snapshot": "2026-06-30"},
+            "after": {"period": Q3, "as_of": "2026-09-30", "access_snapshot": "2026-09-30"},
+            "note": "auditkit check ids and resource keys; 'absent': not a finding in the diff",
+            "findings": [{"scenario": sc, "check": check, "resource": resource,
+                          "change": change}
+                         for sc, check, resource, change in DIFF_ACCEPTANCE],
+        },
         "workload_hardening": workload_hardening(),
         "format_quirks": QUIRKS,
         "counts": counts,

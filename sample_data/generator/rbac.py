@@ -1,8 +1,10 @@
-"""Roles and bindings of prod-eu1 as exported on 2026-09-30.
+"""Roles and bindings of prod-eu1 over the generated history.
 
-The audit log names these bindings in ``authorization.k8s.io/reason`` exactly as
-the RBAC authorizer does, so "which grants were used in the period" can be
-derived from the log and compared with this export.
+Every binding carries its creation and (when it was removed) deletion time, so
+each quarterly export (``bindings_at``) holds exactly the bindings live on its
+date. The audit log names these bindings in ``authorization.k8s.io/reason``
+exactly as the RBAC authorizer does, so "which grants were used in the period"
+can be derived from the log and compared with the export in force.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ class Binding:
     subjects: tuple[Subject, ...]
     created: str
     created_by: str = ""  # who created it (for the story; audit events exist for Q2/Q3 ones)
+    deleted: str = ""  # when it was removed ("" = still live at the last export)
+
+    def live_at(self, iso: str) -> bool:
+        """In an export taken at ``iso`` (an ISO date or datetime)."""
+        return self.created[:len(iso)] <= iso and not (self.deleted and
+                                                        self.deleted[:len(iso)] <= iso)
 
     def reason(self, subject: Subject) -> str:
         if self.kind == "ClusterRoleBinding":
@@ -222,6 +230,7 @@ ROLES: dict[tuple[str, str], dict] = {
 }
 
 B = Binding
+# Bindings still live at the last export (2026-09-30); see REMOVED_BINDINGS for the others.
 BINDINGS = [
     # --- bootstrap
     B("ClusterRoleBinding", "cluster-admin", "", "ClusterRole", "cluster-admin",
@@ -281,23 +290,30 @@ BINDINGS = [
     B("RoleBinding", "developers-view", "checkout-web", "ClusterRole", "view",
       (group("northwind:developers"),), "2025-03-12T09:05:20Z", "bob"),
 ]
-BINDING = {(b.namespace, b.name): b for b in BINDINGS}
-
-# A binding that existed during Q3 but was removed before the export (deleted 2026-09-22).
-DELETED_BINDINGS = [
+# Bindings removed during the history: live in the exports taken between creation and deletion.
+REMOVED_BINDINGS = [
+    # Every authenticated identity (each person and every service account) could read the
+    # whole cluster except Secrets. Created so engineers could "browse" without a role
+    # request; bob deleted it on 2026-07-06 after the Q2 internal review (resolved in Q3).
+    B("ClusterRoleBinding", "authenticated-view", "", "ClusterRole", "view",
+      (group("system:authenticated"),), "2025-06-18T13:05:40Z", "bob",
+      deleted="2026-07-06T09:41:27Z"),
+    # Existed during Q3 only: created 2026-07-20, deleted 2026-09-22.
     B("RoleBinding", "temp-debug-kate", "dev-sandbox", "ClusterRole", "admin", (user("kate"),),
-      "2026-07-20T08:12:00Z", "bob"),
+      "2026-07-20T08:12:00Z", "bob", deleted="2026-09-22T09:05:12Z"),
 ]
+ALL_BINDINGS = BINDINGS + REMOVED_BINDINGS
+BINDING = {(b.namespace, b.name): b for b in ALL_BINDINGS}
+
+
+def bindings_at(iso: str) -> list[Binding]:
+    """The bindings an export taken at ``iso`` holds."""
+    return [b for b in ALL_BINDINGS if b.live_at(iso)]
 
 
 def reason(binding_name: str, subject: Subject, namespace: str = "") -> str:
     """Authorization reason for a request allowed through ``binding_name``."""
-    if (namespace, binding_name) in BINDING:
-        return BINDING[(namespace, binding_name)].reason(subject)
-    for b in DELETED_BINDINGS:
-        if b.name == binding_name and b.namespace == namespace:
-            return b.reason(subject)
-    raise KeyError((namespace, binding_name))
+    return BINDING[(namespace, binding_name)].reason(subject)
 
 
 MASTERS_REASON = ('RBAC: allowed by ClusterRoleBinding "cluster-admin" of ClusterRole '

@@ -24,6 +24,7 @@ from .util import (
 from .world import (
     ACCOUNT_ID,
     ACQUIRER,
+    ARCHIVE,
     COREDNS_IPS,
     DEV_NODE_IP,
     EGRESS_BAD,
@@ -126,7 +127,9 @@ class VpcBackground:
         prom = _pods("monitoring", "prometheus")
         node_ips = [n.ip for n in NODES]
         all_pods = sorted({ip for (ip, _) in POD_IPS.values()} - set(node_ips))
-        vpn = sorted({p.vpn_ip for p in PEOPLE})
+        # VPN sessions are drawn over the whole history, so people who joined during it (olivia,
+        # 2026-08-24) are left out rather than put on the VPN before their first day.
+        vpn = sorted({p.vpn_ip for p in PEOPLE if p.created < ARCHIVE[0].isoformat()})
         dev = _pods("dev-sandbox", "sandbox-web")
         # (weight, sources, destinations, port, proto, eni side, reply, packets, bytes)
         self.templates = [

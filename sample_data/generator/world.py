@@ -405,6 +405,10 @@ PEOPLE = [
     Person("nina", "u1014", "Nina Rossi", "nina@northwind.example", "security-analyst",
            ("northwind:security",), "disabled", True, "2023-02-20", "2026-02-26T17:30:00Z",
            terminated="2026-02-27", vpn_ip="10.8.13.30"),
+    # Joined in Q3 to take over judy's on-call duties: absent from the 2026-06-30 inventory.
+    Person("olivia", "u1015", "Olivia Brandt", "olivia@northwind.example", "sre",
+           ("northwind:payments-oncall",), "active", True, "2026-08-24", "2026-09-30T08:02:00Z",
+           vpn_ip="10.8.12.81", agents=("kubectl", "k9s")),
 ]
 PERSON = {p.key: p for p in PEOPLE}
 
@@ -416,6 +420,36 @@ SHARED_ADMIN = {
     "groups": ["system:masters", "system:authenticated"],
     "created": "2025-03-04",
     "last_login": "2026-09-12T21:40:00Z",
+}
+
+# --------------------------------------------------------------------------- access snapshots
+
+# The platform team exports RBAC, NetworkPolicies and the IdP/HR user inventory at the end of
+# each quarter; each export is a snapshot of that day (access/<date>/). The records above
+# describe the 2026-09-30 export; INVENTORY_AT says how the earlier inventory read where it
+# differed. Accounts created after a snapshot date are not in that snapshot.
+ACCESS_SNAPSHOTS = ("2026-06-30", "2026-09-30")
+INVENTORY_AT: dict[str, dict[str, dict]] = {
+    "2026-06-30": {
+        # Sign-ins as the IdP showed them on 2026-06-30 (leo, mike and nina had not signed in
+        # since, so their values are the same in both exports).
+        "alice": {"last_login": "2026-06-30T08:05:00Z"},
+        "bob": {"last_login": "2026-06-30T07:41:00Z"},
+        "carol": {"last_login": "2026-06-26T09:12:00Z"},
+        "dave": {"last_login": "2026-06-30T08:26:00Z"},
+        "erin": {"last_login": "2026-06-29T13:02:00Z"},
+        "frank": {"last_login": "2026-06-30T10:03:00Z"},
+        "grace": {"last_login": "2026-06-30T09:14:00Z"},
+        "henry": {"last_login": "2026-06-29T16:10:00Z"},
+        # ivan enrolled a second factor on 2026-07-02 (resolved 8.4.2 finding).
+        "ivan": {"last_login": "2026-06-28T21:55:00Z", "mfa": False},
+        # judy had not left yet: no termination date (she left on 2026-08-21).
+        "judy": {"last_login": "2026-06-30T08:37:00Z", "terminated": ""},
+        "kate": {"last_login": "2026-06-30T09:58:00Z"},
+        # The shared admin's IAM access keys were deactivated after the 2026-03 access review;
+        # they were re-activated on 2026-07-28 to patch aws-auth and left active (GT-32).
+        "admin": {"status": "disabled", "last_login": "2025-09-03T16:20:00Z"},
+    },
 }
 
 
