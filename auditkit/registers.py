@@ -67,6 +67,7 @@ class Attestation:
     notes: str | None
     source_file: str
     locator: str
+    performed_on: dt.date | None = None
     source_sha256: str = ""
 
 
@@ -294,12 +295,14 @@ def load_attestations(path: Path | None, digests: dict[str, str], base: Path) ->
             if att_id in seen:
                 raise e.err("id", f"duplicate attestation id {att_id!r}")
             seen.add(att_id)
+            # date: when the activity was performed; period: the span it covers.
             if "period" in raw:
                 p = _Entry(raw["period"], file, where + "/period", {"start", "end"})
                 start, end = p.date("start"), p.date("end")
+                performed = e.date("date", required=False) or end
             else:
-                start = end = e.date("date")
-            assert start is not None and end is not None
+                start = end = performed = e.date("date")
+            assert start is not None and end is not None and performed is not None
             if end < start:
                 raise e.err("period", "period ends before it starts")
             not_applicable = raw.get("not_applicable", False)
@@ -316,6 +319,7 @@ def load_attestations(path: Path | None, digests: dict[str, str], base: Path) ->
                     kind=e.text("kind") or "",
                     date_start=start,
                     date_end=end,
+                    performed_on=performed,
                     performed_by=e.text("performed_by") or "",
                     evidence=e.text("evidence") or "",
                     result=result,

@@ -1,11 +1,11 @@
 -- One row per user-access review completed in the 12-month look-back, plus one row for the time
 -- from the latest review to the as-of date.
 WITH rv AS (
-    SELECT attestation_id, date_end AS review_date, result, performed_by, source_sha256, locator,
+    SELECT attestation_id, performed_on AS review_date, result, performed_by, source_sha256, locator,
         source_file || locator AS attestation_ref
     FROM attestations
     WHERE kind = 'access_review' AND requirement = '7.2.4'
-      AND NOT coalesce(not_applicable, false) AND date_end <= $as_of
+      AND NOT coalesce(not_applicable, false) AND performed_on <= $as_of
 ),
 seq AS (
     SELECT *, lag(review_date) OVER w AS previous_review, lag(attestation_id) OVER w AS previous_attestation

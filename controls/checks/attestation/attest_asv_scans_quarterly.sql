@@ -14,14 +14,14 @@ per AS (
         count(s.attestation_id) AS scans,
         count(s.attestation_id) FILTER (WHERE s.passed) AS passing_scans,
         coalesce(list(s.attestation_id || ' (' || coalesce(s.result, 'no result') || ')'
-                      ORDER BY s.date_end, s.attestation_id)
+                      ORDER BY s.performed_on, s.attestation_id)
                  FILTER (WHERE s.attestation_id IS NOT NULL), []) AS attestation_ids,
         -- the record shown: the latest passing scan, else the latest scan
-        first(s.source_sha256 ORDER BY s.passed DESC, s.date_end DESC, s.attestation_id) AS att_sha256,
-        first(s.locator ORDER BY s.passed DESC, s.date_end DESC, s.attestation_id) AS att_locator,
-        first(s.source_file || s.locator ORDER BY s.passed DESC, s.date_end DESC, s.attestation_id)
+        first(s.source_sha256 ORDER BY s.passed DESC, s.performed_on DESC, s.attestation_id) AS att_sha256,
+        first(s.locator ORDER BY s.passed DESC, s.performed_on DESC, s.attestation_id) AS att_locator,
+        first(s.source_file || s.locator ORDER BY s.passed DESC, s.performed_on DESC, s.attestation_id)
             AS attestation_ref
-    FROM win w LEFT JOIN scans s ON s.date_end BETWEEN w.window_start AND w.window_end
+    FROM win w LEFT JOIN scans s ON s.performed_on BETWEEN w.window_start AND w.window_end
     GROUP BY ALL
 )
 SELECT

@@ -6,10 +6,10 @@ WITH reqs AS (
     ) AS t(requirement, interval_months, sp_only)
 ),
 confirmations AS (
-    SELECT attestation_id, date_end AS confirmed_on, result, performed_by, source_sha256, locator,
+    SELECT attestation_id, performed_on AS confirmed_on, result, performed_by, source_sha256, locator,
         source_file || locator AS attestation_ref
     FROM attestations
-    WHERE kind = 'scope_confirmation' AND NOT coalesce(not_applicable, false) AND date_end <= $as_of
+    WHERE kind = 'scope_confirmation' AND NOT coalesce(not_applicable, false) AND performed_on <= $as_of
 ),
 seq AS (
     SELECT *,

@@ -2,7 +2,7 @@
 -- ones plus every requirement an analysis is recorded for.
 WITH tra AS (
     SELECT * FROM attestations
-    WHERE kind = 'targeted_risk_analysis' AND NOT coalesce(not_applicable, false) AND date_end <= $as_of
+    WHERE kind = 'targeted_risk_analysis' AND NOT coalesce(not_applicable, false) AND performed_on <= $as_of
 ),
 reqs AS (
     SELECT DISTINCT requirement FROM (
@@ -12,18 +12,18 @@ reqs AS (
 ),
 latest AS (
     SELECT * FROM tra
-    QUALIFY row_number() OVER (PARTITION BY requirement ORDER BY date_end DESC, attestation_id DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY requirement ORDER BY performed_on DESC, attestation_id DESC) = 1
 ),
 na AS (        -- requirements the entity declared not applicable by attestation
-    SELECT requirement, first(attestation_id ORDER BY date_end DESC, attestation_id) AS na_id,
-        first(source_sha256 ORDER BY date_end DESC, attestation_id) AS na_sha256,
-        first(locator ORDER BY date_end DESC, attestation_id) AS na_locator
+    SELECT requirement, first(attestation_id ORDER BY performed_on DESC, attestation_id) AS na_id,
+        first(source_sha256 ORDER BY performed_on DESC, attestation_id) AS na_sha256,
+        first(locator ORDER BY performed_on DESC, attestation_id) AS na_locator
     FROM attestations WHERE coalesce(not_applicable, false) GROUP BY requirement
 ),
 j AS (
-    SELECT r.requirement, l.attestation_id, l.date_end AS reviewed_on, l.result, l.performed_by,
+    SELECT r.requirement, l.attestation_id, l.performed_on AS reviewed_on, l.result, l.performed_by,
         l.source_sha256, l.locator, l.source_file || l.locator AS attestation_ref,
-        CAST(l.date_end + to_months($max_age_months) AS DATE) AS due_by,
+        CAST(l.performed_on + to_months($max_age_months) AS DATE) AS due_by,
         n.na_id, n.na_sha256, n.na_locator
     FROM reqs r LEFT JOIN latest l USING (requirement) LEFT JOIN na n USING (requirement)
 )

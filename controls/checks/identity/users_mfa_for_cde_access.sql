@@ -9,7 +9,8 @@ r AS (     -- accepted requests into CDE namespaces by an authenticated user
     WHERE e.event_time >= $period_start AND e.event_time < $as_of + INTERVAL 1 DAY
       AND e.namespace IN (SELECT namespace FROM scope_namespaces WHERE zone = 'cde')
       AND nullif(e.username, '') IS NOT NULL
-      AND coalesce(e.response_code, 0) NOT IN (401, 403)
+      AND e.stage <> 'RequestReceived' AND e.response_code IS NOT NULL  -- a response was given
+      AND e.response_code NOT IN (401, 403)
 ),
 per_identity AS (
     SELECT username,

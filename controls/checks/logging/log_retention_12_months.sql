@@ -29,7 +29,8 @@ gaps AS (
 ),
 j AS (
     SELECT f.*, coalesce(g.empty_months, []) AS empty_months,
-        CAST($as_of - to_months($retention_months) AS DATE) AS retain_from
+        -- 12 months of history as of D means records from D - 12 months + 1 day (D included).
+        CAST($as_of - to_months($retention_months) + INTERVAL 1 DAY AS DATE) AS retain_from
     FROM fam f LEFT JOIN gaps g USING (family)
 )
 SELECT
