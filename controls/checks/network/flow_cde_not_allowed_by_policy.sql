@@ -269,8 +269,8 @@ SELECT
             || CASE WHEN approved THEN ' and approved flow ' || matched_flow
                     ELSE ', but no approved flow covers it: the rule set allows more than the register' END
         WHEN 'not_a_pod' THEN
-            CASE WHEN approved THEN 'the destination is not a known pod (a node or other address) that no NetworkPolicy governs; approved flow ' || matched_flow || ' covers it'
-                 ELSE 'the destination is not a known pod (a node or other address), so no NetworkPolicy governs it, and no approved flow covers it' END
+            CASE WHEN approved THEN 'no Hubble record identifies the destination as a pod (a node, or a pod Hubble did not see), so no NetworkPolicy can be applied; approved flow ' || matched_flow || ' covers it'
+                 ELSE 'no Hubble record identifies the destination as a pod (a node, or a pod Hubble did not see), so no NetworkPolicy can be applied, and no approved flow covers it' END
         WHEN 'no_policy' THEN
             'no NetworkPolicy selects the destination pod, so it is admitted only by the Kubernetes default (allow all)'
             || CASE WHEN approved THEN '; approved flow ' || matched_flow || ' is not enforced'
