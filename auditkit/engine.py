@@ -423,14 +423,29 @@ def _run_check(
         _store_check(con, run_id, check, outcome)
         return outcome, CheckState(check.id, "not_tested", outcome.reason)
     _store_check(con, run_id, check, outcome)
+    # Rows naming one requirement count only towards it (e.g. an SP-only interval row).
+    scoped: dict[str, tuple[int, int]] = {
+        str(req): (int(fail), int(risk_req))
+        for req, fail, risk_req in con.execute(
+            """
+            SELECT r.requirement, count(*) FILTER (status = 'fail'),
+                   count(*) FILTER (status = 'excepted' AND e.kind = 'risk_acceptance')
+            FROM run_results r LEFT JOIN _auditkit_exceptions e ON e.exception_id = r.exception_id
+            WHERE run_id = ? AND r.check_id = ? AND r.requirement IS NOT NULL
+            GROUP BY r.requirement
+            """,
+            [run_id, check.id],
+        ).fetchall()
+    }
     state = CheckState(
         check.id,
         "evaluated",
         outcome.reason,
-        failed=outcome.failed,
+        failed=outcome.failed - sum(f for f, _ in scoped.values()),
         excepted_cc=cc,
         excepted_other=outcome.excepted - cc,
-        risk_accepted=risk,
+        risk_accepted=risk - sum(r for _, r in scoped.values()),
+        scoped_failures={req: f + r for req, (f, r) in scoped.items()},
     )
     return outcome, state
 
@@ -485,9 +500,10 @@ def _store_results(con: duckdb.DuckDBPyConnection, run_id: int, check: Check) ->
     evidence = ", ".join(f'"{c}" := q."{c}"' for c in check.evidence_columns)
     evidence_sql = f"to_json(struct_pack({evidence}))" if evidence else "NULL"
     severity_sql = "coalesce(q.severity, ?)" if "severity" in columns else "?"
+    requirement_sql = "CAST(q.requirement AS VARCHAR)" if "requirement" in columns else "NULL"
     con.execute(
         f"""
-        INSERT INTO run_results
+        INSERT INTO run_results BY POSITION
         WITH q AS (
             SELECT *, sha256(? || chr(10) || resource) AS fp FROM {ROWS_TABLE}
         ),
@@ -501,7 +517,7 @@ def _store_results(con: duckdb.DuckDBPyConnection, run_id: int, check: Check) ->
         SELECT ?, ?, q.resource,
             CASE WHEN m.exception_id IS NOT NULL THEN 'excepted' ELSE q.status END,
             q.reason, {severity_sql}, q.fp, q.source_sha256, q.locator, {evidence_sql},
-            m.exception_id
+            m.exception_id, {requirement_sql}
         FROM q LEFT JOIN matched m USING (resource)
         ORDER BY q.resource
         """,

@@ -42,6 +42,12 @@ class CheckState:
     excepted_cc: int = 0  # items passing through a compensating control
     excepted_other: int = 0  # false positives (pass) / risk acceptances (still failing)
     risk_accepted: int = 0
+    # failing items (incl. risk-accepted) whose row names one requirement: they count only there
+    scoped_failures: dict[str, int] = field(default_factory=dict)
+
+    def failing_for(self, requirement: str) -> int:
+        """Failing items that count towards ``requirement``."""
+        return self.failed + self.risk_accepted + self.scoped_failures.get(requirement, 0)
 
 
 @dataclass
@@ -85,10 +91,10 @@ def roll_up(
             f"{entity_type.replace('_', ' ')} (auditkit.toml)",
         )
     mapped = [states[c] for c in req.checks if c in states]
-    failing = [s for s in mapped if s.state == "evaluated" and (s.failed + s.risk_accepted) > 0]
+    failing = [s for s in mapped if s.state == "evaluated" and s.failing_for(req.id) > 0]
     if req.declared_na is not None:
         if failing:
-            n = sum(s.failed + s.risk_accepted for s in failing)
+            n = sum(s.failing_for(req.id) for s in failing)
             return result(
                 NOT_IN_PLACE,
                 f"declared not applicable ({req.declared_na}), but {n} "
@@ -96,7 +102,7 @@ def roll_up(
             )
         return result(NOT_APPLICABLE, f"declared not applicable: {req.declared_na}")
     if failing:
-        n = sum(s.failed + s.risk_accepted for s in failing)
+        n = sum(s.failing_for(req.id) for s in failing)
         accepted = sum(s.risk_accepted for s in failing)
         extra = (
             f" ({accepted} under risk acceptance, which does not make a control in place)"

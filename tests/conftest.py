@@ -12,6 +12,19 @@ import pytest
 from auditkit.cli import run
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MINI_FRAMEWORK = FIXTURES / "mini-framework"
+
+
+def use_mini_framework(ws: Path) -> None:
+    """Point a workspace at the small test framework (tests/fixtures/mini-framework)."""
+    cfg = ws / "auditkit.toml"
+    text = cfg.read_text().replace(
+        'approved_flows = "approved-flows.yaml"',
+        f'approved_flows = "approved-flows.yaml"\ncontrols = ["{MINI_FRAMEWORK}"]',
+    )
+    cfg.write_text('framework = "mini"\n' + text)
+
+
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditkit.rollup import CheckState, RequirementInput, roll_up
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, use_mini_framework
 
 CHECK_YAML = """\
 id: {id}
@@ -187,6 +187,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def test_exceptions_match_expire_and_stay_visible(cli: CliRunner, mini_workspace: Path) -> None:
+    use_mini_framework(mini_workspace)
     _write(
         mini_workspace / "exceptions.yaml",
         """\

@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS run_results (
     evidence      JSON,
     exception_id  VARCHAR
 );
+-- A row may name the one requirement it evidences (e.g. 11.4.5 vs 11.4.6); NULL = all mapped.
+ALTER TABLE run_results ADD COLUMN IF NOT EXISTS requirement VARCHAR;
 
 CREATE TABLE IF NOT EXISTS run_requirements (
     run_id               INTEGER NOT NULL,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, CliRunner
+from tests.conftest import FIXTURES, CliRunner, use_mini_framework
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +19,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     ws = tmp_path_factory.mktemp("hist") / "ws"
     shutil.copytree(FIXTURES / "mini", ws)
+    use_mini_framework(ws)
     assert (
         run(["ingest", str(ws / "scans"), str(ws / "runtime"), str(ws / "flows"), "-w", str(ws)])
         == 0
