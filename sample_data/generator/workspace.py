@@ -33,6 +33,21 @@ internal_cidrs = ["10.0.0.0/8"]
 exceptions = "exceptions.yaml"
 attestations = "attestations"
 approved_flows = "approved-flows.yaml"
+
+# Entity-specific inputs some checks need (see each check's parameters).
+[params.secrets_key_material_access]
+key_secrets = ["card-vault/kek-*", "card-vault/dek-*"]   # key-encrypting and data-encrypting keys
+
+[params.cde_store_direct_access]
+store_pods = ["card-vault/card-vault-db"]                 # the cardholder-data store
+store_admins = ["group:northwind:dba"]                    # its administrators
+
+[params.inventory_undeclared_namespaces]
+out_of_scope_namespaces = ["dev-sandbox", "tools"]        # assessed as out of scope
+
+[params.flow_segmentation_out_of_scope]
+out_of_scope_namespaces = ["dev-sandbox", "tools"]
+out_of_scope_cidrs = ["10.99.0.0/16"]                     # the development node pool
 """
 
 
