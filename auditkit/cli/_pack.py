@@ -208,11 +208,18 @@ def register(app: typer.Typer) -> None:
             return
         if result.ephemeral_key:
             say("no workspace key: signed with a throwaway key made for this demo")
+        automated = [r for r in result.summary.requirements if r.checks]
         print_table(
-            f"Demo run {result.summary.run_id} as of {result.summary.as_of}",
+            f"Demo run {result.summary.run_id} as of {result.summary.as_of}: requirements "
+            "with automated checks",
             ["requirement", "result", "basis"],
-            [[r.id, r.result, r.basis] for r in result.summary.requirements],
+            [[r.id, r.result, r.basis] for r in automated],
             styles={1: result_style},
+        )
+        manual = len(result.summary.requirements) - len(automated)
+        say(
+            f"{manual} further requirement(s) are manual (Not Tested until the assessor tests "
+            "them, or declared Not Applicable); all are in the pack"
         )
         say("; ".join(f"{k}: {v}" for k, v in sorted(result.summary.counts().items())))
         say(f"signed pack written to {result.pack.path}")
