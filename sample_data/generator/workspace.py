@@ -351,9 +351,11 @@ def write_all(out: Output) -> None:
              "justification": "no wireless networks connect to the CDE"},
         ]),
         "tra-reviews.yaml": ("# Targeted risk analyses that set flexible frequencies.", [
-            {"id": "TRA-2026-02", "requirement": "12.3.1", "kind": "tra_review",
+            # One analysis document covers three requirements: one attestation per requirement.
+            {"id": f"TRA-2026-02/{req}", "requirement": req, "kind": "targeted_risk_analysis",
              "date": "2026-02-10", "performed_by": "cso@northwind.example",
-             "evidence": "TRA-2026-02 (7.2.5.1, 10.4.2.1, 11.3.1.1)", "result": "pass"},
+             "evidence": "TRA-2026-02", "result": "pass"}
+            for req in ("7.2.5.1", "10.4.2.1", "11.3.1.1")
         ]),
         "anti-malware.yaml": ("# The assessor's acceptance of the runtime sensor as the "
                               "anti-malware mechanism.", [
