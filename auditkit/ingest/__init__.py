@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from auditkit.ingest import (
     vpc_flow,
     zeek,
 )
-from auditkit.ingest.base import Format, LoadContext, SourceFile
+from auditkit.ingest.base import GZIP_MAGIC, Format, LoadContext, SourceFile
 from auditkit.ingest.detect import choose_format, sniff
 from auditkit.ingest.jsonlines import drop_staging
 from auditkit.store import first_row
@@ -136,30 +137,66 @@ def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, str]]:
     return out
 
 
+# Files at least this large are hashed on a worker thread while detection and
+# staging read them (the hash is only needed for the dedup check and the rows).
+OVERLAP_HASH_BYTES = 64 * 1024 * 1024
+
+
+def _already_present(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, result: IngestResult
+) -> IngestResult | None:
+    """The earlier ingest of the same bytes, if there was one."""
+    row = first_row(
+        con.execute(
+            "SELECT format, family, records_stored, records_skipped, time_min, time_max "
+            "FROM sources WHERE source_sha256 = ?",
+            [source.sha256],
+        )
+    )
+    if row is None:
+        return None
+    result.status = "already present"
+    result.format, result.family = row[0], row[1]
+    result.stored, result.skipped, result.time_min, result.time_max = row[2:6]
+    return result
+
+
+def _unhashed(path: Path, display: str | None) -> SourceFile | None:
+    """A SourceFile whose hash is still to come, for a large readable file; else None."""
+    try:
+        size = path.stat().st_size
+        if size < OVERLAP_HASH_BYTES or not path.is_file():
+            return None
+        with path.open("rb") as fh:
+            magic = fh.read(2)
+    except OSError:
+        return None  # SourceFile.open reports it
+    return SourceFile(path, display or str(path), "", size, magic == GZIP_MAGIC)
+
+
 def ingest_file(
     con: duckdb.DuckDBPyConnection, path: Path, options: IngestOptions, display: str | None = None
 ) -> IngestResult:
     """Ingest one file atomically. Raises UserError subclasses for bad input."""
-    source = SourceFile.open(path, display)
-    result = IngestResult(path=source.display, sha256=source.sha256)
-    if first_row(con.execute("SELECT 1 FROM sources WHERE source_sha256 = ?", [source.sha256])):
-        row = first_row(
-            con.execute(
-                "SELECT format, family, records_stored, records_skipped, time_min, time_max "
-                "FROM sources WHERE source_sha256 = ?",
-                [source.sha256],
-            )
-        )
-        assert row is not None
-        result.status = "already present"
-        result.format, result.family = row[0], row[1]
-        result.stored, result.skipped, result.time_min, result.time_max = (
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-        )
-        return result
+    source = _unhashed(path, display)
+    if source is None:
+        source = SourceFile.open(path, display)
+        result = IngestResult(path=source.display, sha256=source.sha256)
+        return _already_present(con, source, result) or _ingest(con, source, options, result)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashed = pool.submit(SourceFile.open, path, display)
+        result = IngestResult(path=source.display)
+        return _ingest(con, source, options, result, hashed)
+
+
+def _ingest(
+    con: duckdb.DuckDBPyConnection,
+    source: SourceFile,
+    options: IngestOptions,
+    result: IngestResult,
+    hashed: Future[SourceFile] | None = None,
+) -> IngestResult:
+    """Detect, stage and load one file; ``hashed`` delivers the hash when it was deferred."""
     info = sniff(source)
     if options.format:
         fmt = get_format(options.format)
@@ -175,6 +212,11 @@ def ingest_file(
     try:
         if fmt.prepare is not None:
             fmt.prepare(ctx)
+        if hashed is not None:
+            source.sha256 = result.sha256 = hashed.result().sha256
+            if _already_present(con, source, result):
+                drop_staging(con)
+                return result
         con.execute("BEGIN TRANSACTION")
     except BaseException:
         drop_staging(con)

@@ -84,11 +84,11 @@ _UNWRAP = f"""
         CASE WHEN w.flow IS NOT NULL THEN
             CASE WHEN contains(locator, '#') THEN locator || '/flow' ELSE locator || '#/flow' END
         ELSE locator END AS locator,
-        unnest([CASE
+        CASE
             WHEN w.flow IS NOT NULL THEN
                 CASE WHEN json_type(w.flow) = 'OBJECT' THEN json_transform(w.flow, '{_F}') END
             WHEN w.verdict IS NOT NULL OR w.IP IS NOT NULL THEN json_transform(line, '{_F}')
-        END]) AS e
+        END AS e
     FROM (SELECT line_no, line, locator, e AS w FROM parsed)
 """
 

@@ -12,6 +12,7 @@ TokenReview and token requests is dropped at ingest.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -51,7 +52,10 @@ _STRUCTURE = json.dumps(
             "name": "VARCHAR",
         },
         "responseStatus": {"code": "INTEGER"},
-        "annotations": "JSON",
+        "annotations": {
+            "authorization.k8s.io/decision": "VARCHAR",
+            "authorization.k8s.io/reason": "VARCHAR",
+        },
         "requestObject": "JSON",
         # wrappers (AKS diagnostic logs, CloudWatch)
         "category": "VARCHAR",
@@ -121,11 +125,11 @@ _UNWRAP = f"""
     SELECT line_no, line,
         CASE wrap WHEN 1 THEN {_pointer_sql("/properties/log")}
                   WHEN 2 THEN {_pointer_sql("/message")} ELSE locator END AS locator,
-        unnest([CASE wrap
+        CASE wrap
             WHEN 1 THEN CASE WHEN json_valid(e.properties.log)
                              THEN json_transform(e.properties.log, '{_S}') END
             WHEN 2 THEN CASE WHEN json_valid(e.message) THEN json_transform(e.message, '{_S}') END
-            ELSE e END]) AS e
+            ELSE e END AS e
     FROM (
         SELECT line_no, line, locator, e,
             CASE WHEN e.category = 'kube-audit' AND e.properties.log IS NOT NULL THEN 1
@@ -158,8 +162,8 @@ _COLUMNS = f"""
     e.objectRef.namespace AS namespace,
     e.objectRef.name AS name,
     e.responseStatus.code AS response_code,
-    json_extract_string(e.annotations, '$."authorization.k8s.io/decision"') AS authz_decision,
-    json_extract_string(e.annotations, '$."authorization.k8s.io/reason"') AS authz_reason,
+    e.annotations['authorization.k8s.io/decision'] AS authz_decision,
+    e.annotations['authorization.k8s.io/reason'] AS authz_reason,
     CASE
         WHEN e.objectRef.resource IN ('secrets', 'tokenreviews')
              OR e.objectRef.subresource = 'token' THEN NULL
@@ -185,10 +189,29 @@ SPEC = RecordSpec(
     unwrap=_UNWRAP,
     stats="count(*), min(event_time), max(event_time)",
 )
+# Plain events need no unwrapping, which saves a struct copy per record.
+PLAIN_SPEC = dataclasses.replace(SPEC, unwrap=None)
 
 
 def _load(ctx: LoadContext) -> LoadStats:
-    stored, time_min, time_max = load_json_records(ctx, SPEC)
+    """Load plain events directly; wrapped ones (or a mix) through the unwrapping SQL.
+
+    The first record decides. When a file that started with plain events
+    turns out to hold records that did not load, the plain attempt is undone
+    and the file is read again with unwrapping, so a wrapper anywhere is
+    still read and every reason is reported once.
+    """
+    first = ctx.sniff.first_record if ctx.sniff.shape == "json-lines" else ctx.sniff.document
+    if _wrapped_event(first):
+        stored, time_min, time_max = load_json_records(ctx, SPEC)
+        return LoadStats(stored=stored, time_min=time_min, time_max=time_max)
+    stored, time_min, time_max = load_json_records(ctx, PLAIN_SPEC)
+    if ctx.bad_count or ctx.non_records:
+        ctx.con.execute("DELETE FROM k8s_audit_events WHERE source_sha256 = ?", [ctx.source.sha256])
+        ctx.bad.clear()
+        ctx.non_records.clear()
+        ctx.bad_count = 0
+        stored, time_min, time_max = load_json_records(ctx, SPEC)
     return LoadStats(stored=stored, time_min=time_min, time_max=time_max)
 
 

@@ -13,7 +13,7 @@ import re
 
 from auditkit.errors import InputError
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
-from auditkit.ingest.jsonlines import LINES_TABLE, epoch_seconds_sql, prepare_lines
+from auditkit.ingest.jsonlines import LINES_TABLE, prepare_lines
 from auditkit.store import first_row
 
 PARSER_VERSION = "1"
@@ -102,10 +102,21 @@ _BIGINT_FIELDS = ("packets", "bytes", "start", "end")
 # A window longer than this (or negative) is implausible: the record is stored as
 # written, but it does not widen the file's time range.
 MAX_WINDOW_SECONDS = 3600
+MAX_EPOCH_SECONDS = 253402300799  # 9999-12-31T23:59:59: later values are stored as NULL
 
 
-def _field_sql(fields: list[str]) -> dict[str, str]:
-    """Our column -> SQL expression over ``f`` (the list of tokens)."""
+BAD_NUMBER = -1  # marks a token that is not a number (valid ones are never negative)
+BAD_TIME = "TIMESTAMP '0001-01-01'"  # likewise for start/end (valid ones are >= 1970)
+BAD_FORMAT = "malformed"  # flow_format of a line with the wrong number of fields
+
+
+def _field_sql(fields: list[str], *, mark_bad: bool = False) -> dict[str, str]:
+    """Our column -> SQL expression over ``f`` (the list of tokens).
+
+    With ``mark_bad`` a malformed value is stored as a marker (``BAD_NUMBER``,
+    ``BAD_TIME``, ``BAD_FORMAT``, or the raw word in verdict_raw/log_status)
+    instead of being filtered out first, so :func:`_marked_sql` can find it.
+    """
 
     def tok(name: str) -> str | None:
         if name not in fields:
@@ -114,15 +125,37 @@ def _field_sql(fields: list[str]) -> dict[str, str]:
 
     def num(name: str, sql_type: str = "BIGINT") -> str:
         t = tok(name)
-        return f"try_cast({t} AS {sql_type})" if t else "NULL"
+        if not t:
+            return "NULL"
+        cast = f"try_cast({t} AS {sql_type})"
+        if mark_bad:
+            return f"coalesce({cast}, CASE WHEN {t} IS NOT NULL THEN {BAD_NUMBER} END)"
+        return cast
 
     def ts(name: str) -> str:
         t = tok(name)
-        return epoch_seconds_sql(t) if t else "NULL"
+        if not t:
+            return "NULL"
+        seconds = f"try_cast({t} AS BIGINT)"
+        bad = (
+            f"WHEN {t} IS NOT NULL AND coalesce({seconds} < 0, true) THEN {BAD_TIME} "
+            if mark_bad
+            else ""
+        )
+        return (
+            f"CASE {bad}WHEN {seconds} <= {MAX_EPOCH_SECONDS} "
+            f"THEN make_timestamp({seconds} * 1000000) END"
+        )
 
     action = tok("action")
     proto = tok("protocol")
     return {
+        "flow_format": (
+            f"CASE WHEN len(f) = {len(fields)} AND f[1] <> '' THEN 'aws-vpc-flow' "
+            f"ELSE '{BAD_FORMAT}' END"
+            if mark_bad
+            else "'aws-vpc-flow'"
+        ),
         "sensor": tok("interface-id") or "NULL",
         "start_time": ts("start"),
         "end_time": ts("end"),
@@ -152,29 +185,67 @@ def _field_sql(fields: list[str]) -> dict[str, str]:
     }
 
 
-def _validity_sql(fields: list[str]) -> str:
-    """A SQL CASE giving the reason a split line is malformed (NULL when fine)."""
-    checks = [
-        f"WHEN len(f) <> {len(fields)} THEN 'expected {len(fields)} fields, found ' || len(f)"
+_NUMBER_COLUMNS = {
+    "srcport": "src_port",
+    "dstport": "dst_port",
+    "packets": "packets",
+    "bytes": "bytes",
+    "tcp-flags": "tcp_flags",
+}
+
+
+def _marked_sql(fields: list[str]) -> str:
+    """SQL over stored ``flows`` rows: true for a row that carries a malformed marker."""
+    marks = [f"flow_format = '{BAD_FORMAT}'"]
+    marks += [f"{col} < 0" for name, col in _NUMBER_COLUMNS.items() if name in fields]
+    marks += [
+        f"{col} < TIMESTAMP '1970-01-01'"
+        for name, col in (("start", "start_time"), ("end", "end_time"))
+        if name in fields
     ]
-    for name in fields:
-        i = fields.index(name) + 1
+    if "action" in fields:
+        marks.append("verdict_raw NOT IN ('ACCEPT', 'REJECT')")
+    if "log-status" in fields:
+        marks.append("coalesce(log_status NOT IN ('OK', 'NODATA', 'SKIPDATA'), true)")
+    return " OR ".join(marks)
+
+
+def _checks(fields: list[str]) -> list[tuple[str, str]]:
+    """(condition a well-formed split line ``f`` meets, reason when it does not), in order."""
+    n = len(fields)
+    checks = [
+        (f"len(f) = {n}", f"'expected {n} fields, found ' || len(f)"),
+        ("f[1] <> ''", "'the line starts with a space'"),
+    ]
+    for i, name in enumerate(fields, start=1):
         if name in _INTEGER_FIELDS or name in _BIGINT_FIELDS:
             sql_type = "INTEGER" if name in _INTEGER_FIELDS else "BIGINT"
             checks.append(
-                f"WHEN f[{i}] <> '-' AND (try_cast(f[{i}] AS {sql_type}) IS NULL "
-                f"OR starts_with(f[{i}], '-')) THEN '{name} is not a number: ' || f[{i}]"
+                (
+                    f"(f[{i}] = '-' OR try_cast(f[{i}] AS {sql_type}) >= 0)",
+                    f"'{name} is not a number: ' || f[{i}]",
+                )
             )
         elif name == "action":
-            checks.append(
-                f"WHEN f[{i}] NOT IN ('ACCEPT', 'REJECT', '-') THEN 'unknown action ' || f[{i}]"
-            )
+            checks.append((f"f[{i}] IN ('ACCEPT', 'REJECT', '-')", f"'unknown action ' || f[{i}]"))
         elif name == "log-status":
             checks.append(
-                f"WHEN f[{i}] NOT IN ('OK', 'NODATA', 'SKIPDATA') "
-                f"THEN 'unknown log-status ' || f[{i}]"
+                (f"f[{i}] IN ('OK', 'NODATA', 'SKIPDATA')", f"'unknown log-status ' || f[{i}]")
             )
-    return "CASE " + " ".join(checks) + " END"
+    return checks
+
+
+def _valid_sql(fields: list[str]) -> str:
+    """The fast path's filter: every check holds (NULL counts as failing)."""
+    return " AND ".join(cond for cond, _ in _checks(fields))
+
+
+def _validity_sql(fields: list[str]) -> str:
+    """A SQL CASE giving the reason a split line is malformed (NULL when fine)."""
+    whens = " ".join(
+        f"WHEN NOT coalesce({cond}, false) THEN {reason}" for cond, reason in _checks(fields)
+    )
+    return f"CASE {whens} END"
 
 
 def _layout(ctx: LoadContext, fields: list[str] | None) -> tuple[list[str], int, str | None]:
@@ -208,12 +279,48 @@ def _layout(ctx: LoadContext, fields: list[str] | None) -> tuple[list[str], int,
     )
 
 
+def _split(data: str) -> str:
+    """The data lines with their tokens ``f``; ``unnest([...])`` stops the optimizer
+    from pushing a filter on ``f`` below it (and splitting once per reference)."""
+    return (
+        f"SELECT line_no, line, unnest([string_split(line, ' ')]) AS f "
+        f"FROM {LINES_TABLE} WHERE {data}"
+    )
+
+
+def _insert(
+    ctx: LoadContext, layout: list[str], data: str, params: list[str], *, careful: bool
+) -> int:
+    """INSERT the data lines into ``flows``; careful: only those passing every check."""
+    select = ",\n".join(
+        f"{expr} AS {col}" for col, expr in _field_sql(layout, mark_bad=not careful).items()
+    )
+    source = (
+        f"({_split(data)}) WHERE {_valid_sql(layout)}"
+        if careful
+        else f"(SELECT line_no, string_split(line, ' ') AS f FROM {LINES_TABLE} WHERE {data})"
+    )
+    row = first_row(
+        ctx.con.execute(
+            f"""
+            INSERT INTO flows BY NAME
+            SELECT ? AS source_sha256, 'line:' || line_no AS locator, {select}
+            FROM {source}
+            """,
+            [ctx.source.sha256, *params],
+        )
+    )
+    return int(row[0]) if row else 0
+
+
 def load_with_fields(ctx: LoadContext, fields: list[str] | None) -> LoadStats:
     """Load the file; ``fields`` overrides the layout of a headerless file.
 
-    One INSERT splits, validates and stores every line. Only when the stored
-    count falls short of the data lines does a second pass name the
-    malformed ones. A header line repeated later (concatenated S3 objects)
+    The first INSERT stores every line, with markers in place of malformed
+    values (no per-line filter, which cost as much as the rest of the load);
+    a columnar scan for markers follows. Only when it finds one is the file's
+    insert undone and repeated with every check as a filter, and each
+    malformed line named. A header line repeated later (concatenated S3 objects)
     is skipped like the first.
     """
     layout, header_line, header = _layout(ctx, fields)
@@ -226,37 +333,32 @@ def load_with_fields(ctx: LoadContext, fields: list[str] | None) -> LoadStats:
     if header is not None:
         data += " AND line <> ?"
         params.append(header)
-    split = (
-        f"SELECT line_no, line, unnest([string_split(line, ' ')]) AS f "
-        f"FROM {LINES_TABLE} WHERE {data}"
-    )
-    validity = _validity_sql(layout)
-    select = ",\n".join(f"{expr} AS {col}" for col, expr in _field_sql(layout).items())
     sha = ctx.source.sha256
-    row = first_row(
+    expected = first_row(con.execute(f"SELECT count(*) FROM {LINES_TABLE} WHERE {data}", params))
+    # Optimistic pass: store every data line, marking malformed values, with no filter;
+    # then one cheap columnar look for markers. This is the common, clean case.
+    stored = _insert(ctx, layout, data, params, careful=False)
+    marked = first_row(
         con.execute(
-            f"""
-            INSERT INTO flows BY NAME
-            SELECT ? AS source_sha256, 'line:' || line_no AS locator,
-                'aws-vpc-flow' AS flow_format, {select}
-            FROM ({split}) WHERE {validity} IS NULL
-            """,
-            [sha, *params],
+            f"SELECT count(*) FROM flows WHERE source_sha256 = ? AND ({_marked_sql(layout)})",
+            [sha],
         )
     )
-    stored = int(row[0]) if row else 0
-    expected = first_row(con.execute(f"SELECT count(*) FROM {LINES_TABLE} WHERE {data}", params))
-    if expected and stored != int(expected[0]):
-        for line_no, reason, excerpt in con.execute(
-            f"""
-            SELECT line_no, why, left(line, 200) FROM (
-                SELECT line_no, line, {validity} AS why FROM ({split})
-            )
-            WHERE why IS NOT NULL AND trim(line) <> '' ORDER BY line_no
-            """,
-            params,
-        ).fetchall():
-            ctx.reject(f"line:{line_no}", reason, excerpt)
+    if marked and marked[0]:
+        # Careful pass: undo, store only well-formed lines, name what is wrong with the rest.
+        con.execute("DELETE FROM flows WHERE source_sha256 = ?", [sha])
+        stored = _insert(ctx, layout, data, params, careful=True)
+        if expected and stored != int(expected[0]):
+            for line_no, reason, excerpt in con.execute(
+                f"""
+                SELECT line_no, why, left(line, 200) FROM (
+                    SELECT line_no, line, {_validity_sql(layout)} AS why FROM ({_split(data)})
+                )
+                WHERE why IS NOT NULL AND trim(line) <> '' ORDER BY line_no
+                """,
+                params,
+            ).fetchall():
+                ctx.reject(f"line:{line_no}", reason, excerpt)
     sane = (
         "start_time IS NOT NULL AND end_time IS NOT NULL AND end_time >= start_time "
         f"AND end_time - start_time <= INTERVAL {MAX_WINDOW_SECONDS} SECOND"

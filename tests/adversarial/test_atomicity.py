@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from auditkit.ingest import OVERLAP_HASH_BYTES
 from auditkit.store import open_store
 from auditkit.workspace import Workspace
 from tests.adversarial.conftest import Ingest, Snapshot
 from tests.adversarial.test_bad_input import VPC_HEADER, vpc_line
 
-BIG_LINES = 600_000
+BIG_LINES = 700_000  # about 74 MB
 
 
 def _big_vpc(path: Path) -> None:
@@ -67,6 +68,7 @@ def test_sigkill_mid_load_leaves_the_file_absent(
     before = counts()
     big = tmp_path / "big.log"
     _big_vpc(big)
+    assert big.stat().st_size >= OVERLAP_HASH_BYTES
     if not _kill_inside_the_load(ws, big):
         pytest.fail("the ingest finished before it could be killed; make BIG_LINES larger")
     # The store opens cleanly; the killed file left nothing, the earlier one is intact.
@@ -86,8 +88,13 @@ def test_sigkill_mid_load_leaves_the_file_absent(
     assert json.loads(again.out)["files"][0]["status"] == "already present"
     assert counts() == before
 
-    # The killed file can simply be ingested again, whole.
+    # The killed file can simply be ingested again, whole; then it too is already present
+    # (a file this large is hashed while it is staged, and the check comes after).
     result = ingest(big, "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["files"][0]["records_stored"] == BIG_LINES
-    assert counts()["flows"] == before["flows"] + BIG_LINES
+    after = counts()
+    assert after["flows"] == before["flows"] + BIG_LINES
+    again = ingest(big, "--json")
+    assert json.loads(again.out)["files"][0]["status"] == "already present"
+    assert counts() == after

@@ -183,3 +183,23 @@ def test_blank_lines_crlf_and_a_repeated_header(ingest: Ingest) -> None:
     text = "\r\n" + V2 + "\r\n" + v2() + "\r\n\r\n" + V2 + "\r\n" + v2(src_port="1") + "\r\n"
     loaded = ingest(text, name="v.log")
     assert [r["locator"] for r in loaded.table("flows")] == ["line:3", "line:6"]
+
+
+def test_skip_bad_records_stores_each_good_line_once(ingest: Ingest) -> None:
+    text = "\n".join([V2, v2(), v2(bytes="lots"), v2(src_port="1"), v2(src_port="2")]) + "\n"
+    loaded = ingest(text, name="v.log", skip_bad_records=True)
+    assert (loaded.result.stored, loaded.result.skipped) == (3, 1)
+    assert [r["locator"] for r in loaded.table("flows")] == ["line:2", "line:4", "line:5"]
+    quarantined = loaded.rows(
+        f"SELECT locator, reason FROM quarantine WHERE source_sha256 = '{loaded.result.sha256}'"
+    )
+    assert quarantined == [{"locator": "line:3", "reason": "bytes is not a number: lots"}]
+
+
+def test_whitespace_lines_are_ignored_and_a_leading_space_counts_as_a_field(ingest: Ingest) -> None:
+    header = "instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr"
+    record = "- eni-1235b8ca123456789 10.0.1.5 10.0.0.220 10.0.1.5 203.0.113.5"
+    loaded = ingest(header + "\n" + record + "\n     \n" + record + "\n", name="nat.log")
+    assert [r["locator"] for r in loaded.table("flows")] == ["line:2", "line:4"]
+    with pytest.raises(MalformedRecordsError, match="line:3: expected 6 fields, found 7"):
+        ingest(header + "\n" + record + "\n " + record + "\n", name="nat2.log")
