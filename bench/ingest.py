@@ -6,10 +6,12 @@ Usage::
     python bench/ingest.py --flows 200000 --audit-events 20000   # quick look
 
 It writes (or reuses) N AWS VPC flow log records and M Kubernetes audit events
-under ``bench/data/`` (``sample_data/generate.py`` when it exists, otherwise the
-small generator below), then times, each in its own child process:
+under ``bench/data/`` (``sample_data/generate.py --no-gzip`` when it exists: the
+assessed quarter's three monthly VPC files and three audit logs; otherwise, or
+with ``--own-generator``, one file of each from the small generators below),
+then times, each in its own child process:
 
-(a) auditkit: ``init_workspace`` + ``ingest_paths`` of both files into a fresh
+(a) auditkit: ``init_workspace`` + ``ingest_paths`` of the files into a fresh
     workspace (hashing, detection, validation, exact line numbers, the
     transaction, the checkpoint on close);
 (b) baseline: ``CREATE TABLE AS SELECT * FROM read_csv(...)`` and
@@ -28,7 +30,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -147,39 +148,36 @@ def write_audit(path: Path, count: int, seed: int = 2) -> None:
         fh.writelines(lines)
 
 
-def prepare_data(flows: int, events: int) -> tuple[Path, Path]:
-    """The two input files (cached under bench/data by size)."""
+def prepare_data(flows: int, events: int, *, own: bool = False) -> list[Path]:
+    """The input files, cached under bench/data by size.
+
+    With ``sample_data/generate.py`` (and not ``own``): the assessed quarter's
+    default-format VPC files (exactly ``flows`` records) and audit logs
+    (exactly ``events`` lines) of the Northwind sample. Otherwise one file of
+    each from the small generators above.
+    """
     DATA.mkdir(parents=True, exist_ok=True)
+    generator = ROOT / "sample_data" / "generate.py"
+    if generator.exists() and not own:
+        out = DATA / f"northwind-{flows}-{events}"
+        pick = [
+            ("flows/vpc/2026-q3", "vpc-flow-logs-*.log"),
+            ("runtime/k8s-audit/2026-q3", "*.jsonl"),
+        ]
+        files = [f for folder, glob in pick for f in sorted((out / folder).glob(glob))]
+        if not files:
+            argv = [sys.executable, str(generator), "--out", str(out), "--no-gzip"]
+            argv += ["--flows", str(flows), "--audit-events", str(events)]
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+            files = [f for folder, glob in pick for f in sorted((out / folder).glob(glob))]
+        return files
     vpc = DATA / f"vpc-{flows}.log"
     audit = DATA / f"audit-{events}.jsonl"
-    generator = ROOT / "sample_data" / "generate.py"
-    if generator.exists() and not (vpc.exists() and audit.exists()):
-        out = Path(tempfile.mkdtemp(dir=DATA))
-        code = subprocess.call(
-            [
-                sys.executable,
-                str(generator),
-                "--flows",
-                str(flows),
-                "--audit-events",
-                str(events),
-                "--no-gzip",
-                "--out",
-                str(out),
-            ]
-        )
-        if code == 0:
-            found_vpc = sorted(out.rglob("*vpc*"))
-            found_audit = sorted(out.rglob("*audit*"))
-            if len(found_vpc) == 1 and len(found_audit) == 1:
-                shutil.move(found_vpc[0], vpc)
-                shutil.move(found_audit[0], audit)
-        shutil.rmtree(out, ignore_errors=True)
     if not vpc.exists():
         write_vpc(vpc, flows)
     if not audit.exists():
         write_audit(audit, events)
-    return vpc, audit
+    return [vpc, audit]
 
 
 # -- the two sides, each run in a child process -------------------------------------
@@ -211,13 +209,12 @@ def child_baseline(workdir: Path, files: list[Path]) -> None:
     import duckdb
 
     con = duckdb.connect(str(workdir / "baseline.duckdb"))
-    vpc, audit = files
-    con.execute(
-        "CREATE TABLE flows AS SELECT * FROM read_csv(?, delim = ' ', header = true)", [str(vpc)]
-    )
+    logs = [str(f) for f in files if f.suffix == ".log"]
+    events = [str(f) for f in files if f.suffix == ".jsonl"]
+    con.execute("CREATE TABLE flows AS SELECT * FROM read_csv(?, delim = ' ')", [logs])
     con.execute(
         "CREATE TABLE events AS SELECT * FROM read_json(?, format = 'newline_delimited')",
-        [str(audit)],
+        [events],
     )
     con.close()
 
@@ -242,6 +239,11 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=4_000_000)
     parser.add_argument("--audit-events", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=1, help="run each side this many times")
+    parser.add_argument(
+        "--own-generator",
+        action="store_true",
+        help="use the one-file generators in this script, not sample_data/generate.py",
+    )
     parser.add_argument("--child", choices=["auditkit", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", type=Path, help=argparse.SUPPRESS)
@@ -249,8 +251,7 @@ def main() -> None:
     if args.child:
         (child_auditkit if args.child == "auditkit" else child_baseline)(args.workdir, args.files)
         return
-    vpc, audit = prepare_data(args.flows, args.audit_events)
-    files = [vpc, audit]
+    files = prepare_data(args.flows, args.audit_events, own=args.own_generator)
     size = sum(f.stat().st_size for f in files)
     print(
         f"machine: {platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}"
