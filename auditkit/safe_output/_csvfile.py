@@ -43,11 +43,15 @@ def csv_cell(value: object) -> str:
 
 def _csv_value(value: object) -> object:
     # Numbers go to the csv module as numbers (it formats them itself);
-    # everything else becomes defused text.
-    if isinstance(value, Real | Decimal):
+    # everything else becomes defused text. Exact str first: it is nearly every
+    # cell, and the ABC isinstance checks below cost more than the defusing.
+    if type(value) is str:
+        text = "'" + value if is_formula_like(value) else value
+    elif isinstance(value, Real | Decimal):
         return value
-    text = csv_cell(value)
-    if _SURROGATE_RE.search(text) is not None:
+    else:
+        text = csv_cell(value)
+    if not text.isascii() and _SURROGATE_RE.search(text) is not None:
         # A lone surrogate cannot be written as UTF-8.
         text = _SURROGATE_RE.sub("\ufffd", text)
     return text
