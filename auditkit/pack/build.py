@@ -7,12 +7,15 @@ folder renamed into place. A crash at any point leaves no pack that verifies.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +25,20 @@ from auditkit import __version__
 from auditkit.catalog import Catalog
 from auditkit.errors import UserError
 from auditkit.pack import charts
-from auditkit.pack.data import RunReport, load_run
-from auditkit.pack.evidence import write_evidence
-from auditkit.pack.pdf import render_html, render_pdf
-from auditkit.pack.workbook import write_workbook
+from auditkit.pack.data import RESULTS, RunReport, load_run
+from auditkit.pack.evidence import CsvJob, write_parquet_evidence
+from auditkit.pack.limits import PackLimits, WorkbookPlan
+from auditkit.pack.pdf import RenderJob, render_html
+from auditkit.pack.workbook import ExtraSheet, write_workbook
 from auditkit.registers import WORKSHEET_FIELDS
 
+ATTESTATIONS_PER_REQUIREMENT = 8
+RESULT_ABBREVIATIONS = {
+    "In Place": "IP",
+    "Not in Place": "NiP",
+    "Not Tested": "NT",
+    "Not Applicable": "N/A",
+}
 WORKSHEET_LABELS = {
     "constraints": "1. Constraints",
     "definition": "2. Definition of compensating controls",
@@ -50,6 +61,49 @@ class PackResult:
     pack_id: str
     counts: dict[str, int]
     workbook_truncated_cells: int
+    workbook_rows: dict[str, int] = field(default_factory=dict)
+    evidence_rows: dict[str, dict[str, int]] = field(default_factory=dict)
+    workbook_statements: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+REPORT_DUCKDB_MEMORY = "512MB"
+
+
+@contextlib.contextmanager
+def _duckdb_memory(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """Lower DuckDB's memory limit while the pack is built, then restore it.
+
+    The report only streams and aggregates, so a small buffer pool suffices
+    (DuckDB spills to the workspace's temp folder if ever needed); the rest of
+    the machine's memory goes to the PDF render and the CSV workers running
+    beside it. A connection whose configuration is locked keeps its limit.
+    """
+    try:
+        row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        con.execute(f"SET memory_limit = '{limit}'")
+    except duckdb.Error:
+        yield
+        return
+    try:
+        yield
+    finally:
+        if row is not None:
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"SET memory_limit = '{row[0]}'")
+
+
+class _Clock:
+    """Seconds spent per build step (for the benchmark; no effect on the pack)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = round(now - self._last, 2)
+        self._last = now
 
 
 def _verify_md(report: RunReport, fingerprint: str) -> str:
@@ -82,9 +136,108 @@ Manifest key fingerprint (SHA-256 of the raw 32-byte Ed25519 public key):
 """
 
 
+def requirement_key(req_id: str) -> tuple[tuple[int, str], ...]:
+    """Sort key for requirement numbers: 2.1 < 10.4.1, A1.1 after the numbers."""
+    return tuple((int(p), "") if p.isdigit() else (1 << 30, p) for p in req_id.split("."))
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment.replace(tzinfo=dt.UTC, microsecond=0)
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def report_context(
+    report: RunReport,
+    plan: WorkbookPlan,
+    limits: PackLimits,
+    claimed: dt.datetime,
+    key_fingerprint: str,
+    root_fingerprint: str,
+) -> dict[str, Any]:
+    """Everything the report template reads (charts drawn here, from aggregates only)."""
+    # A check shared by several requirements is shown in full once, under the first.
+    check_home: dict[str, tuple[int, str]] = {}
+    for n, req in enumerate(report.automated, 1):
+        for c in req.checks:
+            check_home.setdefault(c.id, (n, req.id))
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for a in report.attestations:
+        key = (str(a.get("requirement") or ""), str(a.get("kind") or ""))
+        group = groups.setdefault(
+            key,
+            {
+                "requirement": key[0],
+                "kind": key[1],
+                "count": 0,
+                "first": None,
+                "last": None,
+                "performers": [],
+                "results": {},
+                "ids": [],
+            },
+        )
+        group["count"] += 1
+        start, end = str(a.get("date_start") or ""), str(a.get("date_end") or "")
+        group["first"] = min(filter(None, (group["first"], start)), default=start)
+        group["last"] = max(filter(None, (group["last"], end)), default=end)
+        by = str(a.get("performed_by") or "")
+        if by and by not in group["performers"]:
+            group["performers"].append(by)
+        result = (
+            "not applicable" if a.get("not_applicable") else str(a.get("result") or "no result")
+        )
+        group["results"][result] = group["results"].get(result, 0) + 1
+        if len(group["ids"]) < 3:
+            group["ids"].append(str(a.get("id")))
+    for group in groups.values():
+        group["more_performers"] = max(0, len(group["performers"]) - 3)
+        group["performers"] = group["performers"][:3]
+    manual_counts = dict.fromkeys(RESULTS, 0)
+    for r in report.manual:
+        manual_counts[r.result] = manual_counts.get(r.result, 0) + 1
+    return {
+        "run": report,
+        "counts": report.counts(),
+        "manual_counts": manual_counts,
+        "check_home": check_home,
+        "attestation_groups": [
+            groups[k] for k in sorted(groups, key=lambda k: (requirement_key(k[0]), k[1]))
+        ],
+        "attestations_na": [a for a in report.attestations if a.get("not_applicable")],
+        "attestations_shown": ATTESTATIONS_PER_REQUIREMENT,
+        "manual_notable": [
+            r
+            for r in report.manual
+            if r.result != "Not Tested"
+            or r.attestations
+            or r.compensating_control
+            or r.customized_approach
+        ],
+        "result_abbrev": RESULT_ABBREVIATIONS,
+        "plan": plan,
+        "sample_per_check": limits.sample_per_check,
+        "clip_at": limits.pdf_text_chars,
+        "charts": {
+            "principal": charts.results_by_principal(report.requirements),
+            "severity": charts.severity_bar(report.severity_counts),
+            "vuln_age": (
+                charts.vuln_age_histogram(report.vuln_age)
+                if report.vuln_age is not None and report.vuln_age.items
+                else None
+            ),
+            "trend": charts.trend_chart(report.trend) if len(report.trend) > 1 else None,
+        },
+        "claimed_iso": claimed.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "worksheet_fields": [(f, WORKSHEET_LABELS[f]) for f in WORKSHEET_FIELDS],
+        "key_fingerprint": key_fingerprint,
+        "root_fingerprint": root_fingerprint,
+    }
+
+
 def build_pack(
     con: duckdb.DuckDBPyConnection,
-    catalog: Catalog,
+    catalog: Catalog | None,
     run_id: int,
     out: Path,
     material: Any,
@@ -92,47 +245,114 @@ def build_pack(
     claimed_time: dt.datetime,
     make_zip: bool = False,
     force: bool = False,
+    limits: PackLimits | None = None,
+    extra_sheets: Sequence[ExtraSheet] = (),
 ) -> PackResult:
-    """Write the complete, signed pack for ``run_id`` into ``out``."""
+    """Write the complete, signed pack for ``run_id`` into ``out``.
+
+    Order: the PDF render starts in a child process; meanwhile the evidence
+    Parquet files are written, their CSV twins start in child processes, and
+    the workbook is written here; then the PDF is signed, the public keys and
+    VERIFY.md added, and the manifest over every file is signed last. All of it
+    happens in a hidden staging folder beside ``out`` that is renamed into place
+    only at the end, so a failure or a crash never leaves a pack at ``out``.
+    ``claimed_time`` (naive means UTC) is the only clock: the workbook's
+    document times, the PDF's dates and signing time, and the manifest's
+    claimed time all come from it.
+    """
+    with _duckdb_memory(con, REPORT_DUCKDB_MEMORY):
+        return _build_pack(
+            con,
+            catalog,
+            run_id,
+            out,
+            material,
+            claimed_time=claimed_time,
+            make_zip=make_zip,
+            force=force,
+            limits=limits,
+            extra_sheets=extra_sheets,
+        )
+
+
+def _build_pack(
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog | None,
+    run_id: int,
+    out: Path,
+    material: Any,
+    *,
+    claimed_time: dt.datetime,
+    make_zip: bool = False,
+    force: bool = False,
+    limits: PackLimits | None = None,
+    extra_sheets: Sequence[ExtraSheet] = (),
+) -> PackResult:
     from auditkit.pack.archive import write_deterministic_zip
     from auditkit.pack.keys import write_public_material
     from auditkit.pack.manifest import build_and_sign_manifest
     from auditkit.pack.pdfsign import sign_pdf
 
+    limits = limits or PackLimits()
+    claimed = _utc(claimed_time)
+    claimed_iso = claimed.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = out.resolve()
-    if out.exists() and any(out.iterdir()) and not force:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise UserError(f"{out} exists and is not empty (use --force to replace it)")
-    report = load_run(con, run_id, catalog)
+    clock = _Clock()
+    report = load_run(con, run_id, catalog, sample_per_check=limits.sample_per_check)
+    clock.lap("load run")
+    plan = WorkbookPlan.for_run(report, limits)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    render: RenderJob | None = None
+    csv: CsvJob | None = None
     try:
         fingerprint = material.manifest_key_fingerprint
-        context = {
-            "run": report,
-            "counts": report.counts(),
-            "charts": {
-                "results": charts.results_bar(report.counts()),
-                "severity": charts.severity_bar(report.severity_counts),
-            },
-            "claimed_iso": claimed_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "worksheet_fields": [(f, WORKSHEET_LABELS[f]) for f in WORKSHEET_FIELDS],
-            "key_fingerprint": fingerprint,
-        }
+        context = report_context(
+            report, plan, limits, claimed, fingerprint, material.root_fingerprint
+        )
+        clock.lap("charts")
         unsigned = staging / ".report.unsigned.pdf"
-        render_pdf(render_html("report.html.j2", context), unsigned)
+        # Three CPU-bound steps run side by side: the PDF render and the CSV
+        # evidence files in child processes, the workbook here.
+        render = RenderJob(
+            render_html("report.html.j2", context),
+            unsigned,
+            source_date_epoch=int(claimed.timestamp()),
+        )
+        evidence_rows = write_parquet_evidence(
+            con, report, staging / "evidence", sample=limits.sample_per_check
+        )
+        clock.lap("evidence parquet")
+        csv = CsvJob(staging / "evidence")
+        workbook = write_workbook(
+            con,
+            report,
+            staging / "workbook.xlsx",
+            claimed.replace(tzinfo=None),
+            plan,
+            max_rows=limits.sheet_max_rows,
+            extra_sheets=extra_sheets,
+        )
+        clock.lap("workbook")
+        csv.wait()
+        csv = None
+        clock.lap("wait evidence csv")
+        render.wait()
+        render = None
+        clock.lap("wait pdf render")
         sign_pdf(
             unsigned,
             staging / "report.pdf",
             material,
-            claimed_time=claimed_time.replace(tzinfo=dt.UTC),
+            claimed_time=claimed,
             reason=f"auditkit evidence pack, run {run_id}",
         )
         unsigned.unlink()
-        stats = write_workbook(con, report, staging / "workbook.xlsx", claimed_time)
-        write_evidence(con, report, staging / "evidence")
+        clock.lap("sign pdf")
         write_public_material(material, staging)
         (staging / "VERIFY.md").write_text(_verify_md(report, fingerprint), encoding="utf-8")
-        claimed_iso = claimed_time.strftime("%Y-%m-%dT%H:%M:%SZ")
         pack_id = hashlib.sha256(
             f"{report.config_digest}\n{run_id}\n{claimed_iso}".encode()
         ).hexdigest()[:24]
@@ -152,18 +372,38 @@ def build_pack(
             "inputs": report.predicate_inputs(),
             "claimed_time": claimed_iso,
             "results": report.counts(),
+            "items": {
+                "tested": report.population,
+                "failing": report.failing_items,
+                "excepted": report.excepted_items,
+            },
         }
         build_and_sign_manifest(staging, material, predicate)
+        clock.lap("manifest")
         files = sum(1 for p in staging.rglob("*") if p.is_file())
         if out.exists():
-            shutil.rmtree(out)
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
         os.replace(staging, out)
     except BaseException:
+        for child in (render, csv):
+            if child is not None:
+                child.cancel()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     zip_path = None
     if make_zip:
         zip_path = write_deterministic_zip(out, out.with_suffix(".zip"))
     return PackResult(
-        out, zip_path, run_id, files, fingerprint, pack_id, report.counts(), stats.cells_truncated
+        out,
+        zip_path,
+        run_id,
+        files,
+        fingerprint,
+        pack_id,
+        report.counts(),
+        workbook.cells_truncated,
+        workbook_rows=workbook.rows,
+        evidence_rows=evidence_rows,
+        workbook_statements=plan.statements(),
+        timings=clock.laps,
     )

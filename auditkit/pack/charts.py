@@ -1,13 +1,19 @@
 """Charts for the report, drawn with matplotlib as inline SVG (text as paths).
 
 Text is converted to paths and the SVG id salt is fixed, so the same data
-gives the same bytes and the PDF needs no font for the charts.
+gives the same bytes and the PDF needs no font for the charts. Every input is
+an aggregate (counts per result, per severity, per day): a chart's cost does
+not depend on the number of findings. Labels are auditkit's own words, run
+ids and dates, never strings from input data.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import Any
+
+from auditkit.pack.data import RESULTS, RequirementView, TrendPoint, VulnAge
 
 RESULT_COLOURS = {
     "In Place": "#2e7d32",
@@ -23,6 +29,10 @@ SEVERITY_COLOURS = {
     "info": "#9e9e9e",
     "unknown": "#bdbdbd",
 }
+WIDTH = 3.5  # inches: two charts side by side on A4
+HEIGHT = 2.2
+AGE_BIN_DAYS = 7
+AGE_MAX_DAYS = 182  # older items are counted in the last bin
 
 
 def _svg(fig: Any) -> str:
@@ -46,36 +56,137 @@ def _setup() -> Any:
             "svg.fonttype": "path",
             "svg.hashsalt": "auditkit",
             "font.family": "DejaVu Sans",
-            "font.size": 9,
+            "font.size": 7.5,
+            "axes.titlesize": 8,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
         }
     )
     return plt
 
 
-def results_bar(counts: dict[str, int]) -> str:
-    """Horizontal bar chart: requirements per result."""
+def _thousands(ax: Any, axis: str = "y") -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_locator(MaxNLocator(integer=True))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v):,}"))
+
+
+def _principal(req_id: str) -> str:
+    return req_id.split(".", 1)[0]
+
+
+def results_by_principal(requirements: Sequence[RequirementView]) -> str:
+    """Stacked horizontal bars: per principal requirement (1-12), its requirements by result."""
     plt = _setup()
-    labels = list(RESULT_COLOURS)
-    values = [counts.get(k, 0) for k in labels]
-    fig, ax = plt.subplots(figsize=(6.0, 1.9))
-    bars = ax.barh(labels, values, color=[RESULT_COLOURS[k] for k in labels])
+    groups: dict[str, dict[str, int]] = {}
+    for r in requirements:
+        bucket = groups.setdefault(_principal(r.id), dict.fromkeys(RESULTS, 0))
+        bucket[r.result] = bucket.get(r.result, 0) + 1
+    labels = sorted(groups, key=lambda g: (len(g), g))
+    height = max(1.4, 0.2 * len(labels) + 0.6)
+    fig, ax = plt.subplots(figsize=(WIDTH, height))
+    left = [0] * len(labels)
+    names = [f"Req. {g}" for g in labels]
+    for result in RESULTS:
+        values = [groups[g].get(result, 0) for g in labels]
+        if not any(values):
+            continue
+        bars = ax.barh(names, values, left=left, color=RESULT_COLOURS[result], label=result)
+        ax.bar_label(
+            bars, labels=[str(v) if v else "" for v in values], label_type="center", color="white"
+        )
+        left = [a + b for a, b in zip(left, values, strict=True)]
     ax.invert_yaxis()
-    ax.bar_label(bars, padding=3)
     ax.set_xlabel("requirements")
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.set_xlim(0, max(values + [1]) * 1.15)
+    _thousands(ax, "x")
+    # Legend a fixed distance below the axis label, whatever the chart's height.
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.55 / height),
+        ncol=4,
+        frameon=False,
+        fontsize=6.5,
+    )
     return _svg(fig)
 
 
 def severity_bar(counts: dict[str, int]) -> str:
-    """Bar chart: open findings by severity."""
+    """Bar chart: failing items by severity."""
     plt = _setup()
     labels = [k for k in SEVERITY_COLOURS if k != "unknown" or counts.get(k)]
     values = [counts.get(k, 0) for k in labels]
-    fig, ax = plt.subplots(figsize=(6.0, 1.9))
+    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
     bars = ax.bar(labels, values, color=[SEVERITY_COLOURS[k] for k in labels])
-    ax.bar_label(bars, padding=2)
+    ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=2)
     ax.set_ylabel("failing items")
-    ax.spines[["top", "right"]].set_visible(False)
     ax.set_ylim(0, max(values + [1]) * 1.2)
+    _thousands(ax)
+    return _svg(fig)
+
+
+def vuln_age_histogram(age: VulnAge) -> str:
+    """Histogram of days from fix availability to resolution (or the as-of date).
+
+    Items still present are stacked on items already fixed; a dashed line marks
+    the patch window (calendar months, drawn at 30 days a month), so everything
+    right of it was fixed late or is overdue.
+    """
+    plt = _setup()
+    bins = list(range(0, AGE_MAX_DAYS + AGE_BIN_DAYS, AGE_BIN_DAYS))
+    fixed: list[float] = [0.0] * (len(bins) - 1)
+    still_open: list[float] = [0.0] * (len(bins) - 1)
+    for days, is_open, items in age.points:
+        index = min(max(days, 0), AGE_MAX_DAYS - 1) // AGE_BIN_DAYS
+        (still_open if is_open else fixed)[index] += items
+    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
+    lefts = bins[:-1]
+    ax.bar(lefts, fixed, width=AGE_BIN_DAYS, align="edge", color="#607d8b", label="fixed")
+    ax.bar(
+        lefts,
+        still_open,
+        width=AGE_BIN_DAYS,
+        align="edge",
+        bottom=fixed,
+        color="#c62828",
+        label="still present at as-of",
+    )
+    window = 30 * age.window_months
+    ax.axvline(window, color="black", linestyle="--", linewidth=0.8)
+    top = max([a + b for a, b in zip(fixed, still_open, strict=True)] + [1])
+    ax.text(
+        window + 2,
+        top * 1.12,
+        f"{age.window_months}-month window",
+        fontsize=6.5,
+        va="top",
+        rotation=90,
+        ha="left",
+    )
+    ax.set_xlim(0, AGE_MAX_DAYS)
+    ax.set_ylim(0, top * 1.15)
+    ax.set_xlabel(f"days from fix available to fixed or as-of ({AGE_MAX_DAYS}+ in the last bar)")
+    ax.set_ylabel("critical vulnerabilities")
+    _thousands(ax)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False, fontsize=6.5)
+    return _svg(fig)
+
+
+def trend_chart(points: Sequence[TrendPoint]) -> str:
+    """Stacked bars: requirements per result in each run of the framework, oldest first."""
+    plt = _setup()
+    fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
+    names = [f"run {p.run_id}\n{p.as_of.isoformat()}" for p in points]
+    bottom = [0] * len(points)
+    for result in RESULTS:
+        values = [p.counts.get(result, 0) for p in points]
+        if not any(values):
+            continue
+        ax.bar(names, values, bottom=bottom, color=RESULT_COLOURS[result], label=result)
+        bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+    ax.set_ylabel("requirements")
+    _thousands(ax)
+    ax.tick_params(axis="x", labelsize=6)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False, fontsize=6.5)
     return _svg(fig)

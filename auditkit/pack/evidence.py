@@ -1,80 +1,157 @@
 """Raw evidence files: per check, the full population and the findings, as CSV and Parquet.
 
-CSV cells go through the OWASP formula defence (``csv_cell``); Parquet keeps
-every value byte-exact. Both are streamed from the store in batches.
+Streaming end to end, in two steps:
+
+1. :func:`write_parquet_evidence`: one DuckDB query per file returns Arrow
+   record batches (a relation's ``to_arrow_reader`` / ``fetch_record_batch``),
+   which go straight to a ``pyarrow`` ``ParquetWriter``. Parquet keeps every
+   value byte-exact.
+2. :func:`parquet_to_csv`: each Parquet file is read back batch by batch and
+   written through the safe CSV writer (:func:`auditkit.safe_output.write_csv`,
+   OWASP formula defence: a text cell a spreadsheet would take for a formula
+   gets a leading ``'``). The CSV is thus derived from exactly the rows of
+   its Parquet twin. The pack builder runs this step in child processes
+   (:class:`CsvJob`, :mod:`auditkit.pack.evidence_worker`) while it writes
+   the workbook.
+
+At no point is a whole population held in Python: memory is one batch.
+
+Columns: the result columns (check, resource, status, severity, reason,
+fingerprint, source file, source sha256, locator, exception id) and
+``evidence``, the JSON object of the fields the check records, exactly as
+stored; all as text. (One JSON cell rather than a column per field keeps the
+CSV writer's per-cell cost, which dominates at a million rows, down by half.)
+Rows are in the order the engine stored them (sorted by resource), read
+without a sort.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from auditkit.pack.data import RESULT_COLUMNS, RunReport, iter_results
+from auditkit.pack.child import ChildJob
+from auditkit.pack.data import (
+    EVIDENCE_COLUMNS,
+    FINDING_STATUSES,
+    CheckView,
+    RunReport,
+    batch_rows,
+    result_batches,
+)
 from auditkit.safe_output import write_csv
 
-_SCHEMA = pa.schema([(name, pa.string()) for name in RESULT_COLUMNS])
+CSV_TIMEOUT_S = 1800
+BATCH_ROWS = 16_384
+CSV_BATCH_ROWS = 10_000  # rows held as Python objects at a time in a CSV worker
+FILES = (("population", None), ("findings", FINDING_STATUSES))
+
+README = """# Evidence files
+
+One folder per check of run {run_id} that was evaluated or listed items:
+
+- `population.csv` / `population.parquet`: every item the check tested, with its status
+  (pass, fail, excepted, not_applicable);
+- `findings.csv` / `findings.parquet`: the failing and excepted items (a subset of the
+  population).
+
+These files are complete: the PDF shows at most {sample} findings per check and the workbook
+may list fewer rows than exist (its Summary sheet says how many); nothing is left out here.
+
+Columns: `check_id`, `requirement` (set when the item counts towards that one requirement
+only; empty: every requirement the check maps to), `resource`, `status`, `severity`,
+`reason`, `fingerprint`
+(sha256 of the check id and the resource, stable across runs), `source_file`,
+`source_sha256` and `locator` (the exact record in the input file; see `sources.csv`),
+`exception_id`, and `evidence`: a JSON object with the fields the check records (dates,
+counts, names; the check's documentation lists them). Every value is text. Rows are ordered
+by resource.
+
+The CSV files are UTF-8, every text field quoted; a text value that a spreadsheet could take
+for a formula (starting with = + - @, TAB or CR) is written with a leading apostrophe. The
+Parquet files hold every value exactly as stored; each CSV is written from its Parquet twin.
+
+`sources.csv` lists every input file of the run with its sha256, format, record counts and
+time range.
+"""
+
+SOURCE_COLUMNS = [
+    "path",
+    "sha256",
+    "format",
+    "family",
+    "parser_version",
+    "records",
+    "skipped",
+    "time_min",
+    "time_max",
+    "observed_at",
+    "size_bytes",
+]
 
 
-def _parquet(path: Path, rows: list[tuple[object, ...]]) -> None:
-    columns: list[tuple[object, ...]] = (
-        list(zip(*rows, strict=True)) if rows else [() for _ in RESULT_COLUMNS]
+def _write_parquet(
+    con: duckdb.DuckDBPyConnection,
+    report: RunReport,
+    check: CheckView,
+    path: Path,
+    statuses: tuple[str, ...] | None,
+) -> int:
+    reader = result_batches(
+        con,
+        report.run_id,
+        EVIDENCE_COLUMNS,
+        check_id=check.id,
+        statuses=statuses,
+        batch_size=BATCH_ROWS,
     )
-    table = pa.table(
-        [
-            pa.array([None if v is None else str(v) for v in col], type=pa.string())
-            for col in columns
-        ],
-        schema=_SCHEMA,
-    )
-    pq.write_table(
-        table,
+    rows = 0
+    with pq.ParquetWriter(
         path,
+        reader.schema,
         compression="zstd",
-        write_statistics=False,
         use_dictionary=True,
+        write_statistics=False,
         store_schema=True,
-    )
+    ) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return rows
 
 
-def write_evidence(con: duckdb.DuckDBPyConnection, report: RunReport, folder: Path) -> list[Path]:
-    """Write ``evidence/<check>/{population,findings}.{csv,parquet}`` and the sources list."""
-    written: list[Path] = []
+def write_parquet_evidence(
+    con: duckdb.DuckDBPyConnection, report: RunReport, folder: Path, *, sample: int
+) -> dict[str, dict[str, int]]:
+    """Write ``evidence/<check>/{population,findings}.parquet``, sources.csv and README.md.
+
+    Returns the rows written per check: ``{check: {"population": n, "findings": m}}``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written: dict[str, dict[str, int]] = {}
     for check_id, check in report.checks.items():
-        if check.state != "evaluated":
+        if not check.has_evidence:
             continue
         target = folder / check_id
         target.mkdir(parents=True, exist_ok=True)
-        for name, failing in (("population", False), ("findings", True)):
-            rows = list(iter_results(con, report.run_id, failing_only=failing, check_id=check_id))
-            csv_path = target / f"{name}.csv"
-            write_csv(csv_path, list(RESULT_COLUMNS), rows)
-            parquet_path = target / f"{name}.parquet"
-            _parquet(parquet_path, rows)
-            written += [csv_path, parquet_path]
-    sources = folder / "sources.csv"
+        written[check_id] = {
+            name: _write_parquet(con, report, check, target / f"{name}.parquet", statuses)
+            for name, statuses in FILES
+        }
     write_csv(
-        sources,
-        [
-            "path",
-            "sha256",
-            "format",
-            "family",
-            "records",
-            "skipped",
-            "time_min",
-            "time_max",
-            "observed_at",
-            "size_bytes",
-        ],
+        folder / "sources.csv",
+        SOURCE_COLUMNS,
         [
             [
                 s["path"],
                 s["source_sha256"],
                 s["format"],
                 s["family"],
+                s["parser_version"],
                 s["records_stored"],
                 s["records_skipped"],
                 s["time_min"],
@@ -85,5 +162,84 @@ def write_evidence(con: duckdb.DuckDBPyConnection, report: RunReport, folder: Pa
             for s in report.sources
         ],
     )
-    written.append(sources)
+    (folder / "README.md").write_text(
+        README.format(run_id=report.run_id, sample=sample), encoding="utf-8"
+    )
+    return written
+
+
+def parquet_to_csv(parquet_path: Path, csv_path: Path) -> int:
+    """Write the rows of ``parquet_path`` to ``csv_path`` through the safe CSV writer."""
+    source = pq.ParquetFile(parquet_path)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for batch in source.iter_batches(batch_size=CSV_BATCH_ROWS):
+            yield from batch_rows(batch)
+
+    try:
+        return write_csv(csv_path, source.schema_arrow.names, rows())
+    finally:
+        source.close()
+
+
+def evidence_parquet_files(folder: Path) -> list[Path]:
+    """The per-check Parquet files of an evidence folder, in a stable order."""
+    return sorted(p for p in folder.glob("*/*.parquet") if p.is_file())
+
+
+def convert_files(paths: list[Path]) -> int:
+    """Write the CSV twin of each Parquet file; return the rows written."""
+    return sum(parquet_to_csv(p, p.with_suffix(".csv")) for p in paths)
+
+
+def split_work(paths: list[Path], parts: int) -> list[list[Path]]:
+    """Share files between ``parts`` workers by size, largest first (deterministic)."""
+    groups: list[list[Path]] = [[] for _ in range(max(1, parts))]
+    loads = [0] * len(groups)
+    for path in sorted(paths, key=lambda p: (-p.stat().st_size, str(p))):
+        i = loads.index(min(loads))
+        groups[i].append(path)
+        loads[i] += path.stat().st_size
+    return [g for g in groups if g]
+
+
+class CsvJob:
+    """:func:`convert_files` in child processes (see :mod:`auditkit.pack.child`).
+
+    The safe CSV writer costs about a microsecond per cell in pure Python, the
+    largest single cost of a big pack; ``workers`` processes share the files.
+    """
+
+    def __init__(self, folder: Path, *, workers: int = 2, timeout: float = CSV_TIMEOUT_S) -> None:
+        self._jobs = [
+            ChildJob(
+                "auditkit.pack.evidence_worker",
+                [str(p) for p in group],
+                what="writing the evidence CSV files",
+                timeout=timeout,
+            )
+            for group in split_work(evidence_parquet_files(folder), workers)
+        ]
+
+    def wait(self) -> None:
+        """Wait for every child; raise InternalError if one failed."""
+        try:
+            for job in self._jobs:
+                job.wait()
+        except BaseException:
+            self.cancel()
+            raise
+
+    def cancel(self) -> None:
+        """Stop the children that still run."""
+        for job in self._jobs:
+            job.cancel()
+
+
+def write_evidence(
+    con: duckdb.DuckDBPyConnection, report: RunReport, folder: Path, *, sample: int
+) -> dict[str, dict[str, int]]:
+    """Both steps in this process (for callers that do not need the parallel build)."""
+    written = write_parquet_evidence(con, report, folder, sample=sample)
+    convert_files(evidence_parquet_files(folder))
     return written

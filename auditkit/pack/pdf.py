@@ -17,9 +17,6 @@ Hostile data stays data:
 from __future__ import annotations
 
 import os
-import resource
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,11 +25,13 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 
 from auditkit.errors import InternalError
+from auditkit.pack.child import ChildJob
 from auditkit.resources import reports_dir
 from auditkit.safe_output import terminal_text
 
 RENDER_TIMEOUT_S = 300
 RENDER_MEMORY_BYTES = 3 * 1024**3
+MEMORY_ENV = "AUDITKIT_RENDER_MEMORY_BYTES"
 
 
 def template_environment() -> jinja2.Environment:
@@ -47,7 +46,30 @@ def template_environment() -> jinja2.Environment:
     env.filters["visible"] = visible
     env.filters["thousands"] = lambda n: f"{int(n):,}" if n is not None else ""
     env.filters["short"] = lambda s, n=12: (s or "")[:n]
+    env.filters["clip"] = clip
+    env.filters["minute"] = minute
     return env
+
+
+def minute(value: Any) -> str:
+    """A timestamp to the minute (``2026-07-01 08:00``); other values as text."""
+    if value is None:
+        return ""
+    if hasattr(value, "strftime") and hasattr(value, "hour"):
+        return str(value.strftime("%Y-%m-%d %H:%M"))
+    return str(value)
+
+
+def clip(value: Any, limit: int = 500) -> str:
+    """At most ``limit`` characters of ``value``, saying how much was left out.
+
+    Keeps the PDF's size bounded whatever the input: the full text is in the
+    workbook and the evidence files.
+    """
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit:,} more characters; full text in evidence/]"
 
 
 def visible(value: Any) -> str:
@@ -113,34 +135,60 @@ def render_pdf_in_process(html_path: Path, pdf_path: Path) -> None:
         raise InternalError(f"report render refused an external resource: {exc}") from None
 
 
-def _limits() -> None:  # pragma: no cover - runs in the child
-    resource.setrlimit(resource.RLIMIT_AS, (RENDER_MEMORY_BYTES, RENDER_MEMORY_BYTES))
+class RenderJob:
+    """A report render running in a child process; :meth:`wait` collects it.
 
+    The child (:mod:`auditkit.pack.render_worker`) sets its own address-space
+    limit before importing WeasyPrint and gets a wall-clock timeout.
+    """
 
-def render_pdf(html: str, pdf_path: Path, *, timeout: int = RENDER_TIMEOUT_S) -> None:
-    """Render ``html`` to ``pdf_path`` in a child process with time and memory limits."""
-    with tempfile.TemporaryDirectory(prefix="auditkit-render-") as tmp:
-        html_path = Path(tmp) / "report.html"
+    def __init__(
+        self,
+        html: str,
+        pdf_path: Path,
+        *,
+        timeout: int = RENDER_TIMEOUT_S,
+        source_date_epoch: int | None = None,
+    ) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="auditkit-render-")
+        html_path = Path(self._tmp.name) / "report.html"
         html_path.write_text(html, encoding="utf-8")
-        env = dict(os.environ)
+        env = {MEMORY_ENV: str(RENDER_MEMORY_BYTES)}
+        if source_date_epoch is not None:
+            # fontTools stamps font subsets with the time unless this is set.
+            env["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
+        self._job = ChildJob(
+            "auditkit.pack.render_worker",
+            [str(html_path), str(pdf_path)],
+            what="report rendering",
+            timeout=timeout,
+            env=env,
+        )
+
+    def wait(self) -> None:
+        """Wait for the child; raise InternalError if it failed or ran out of time."""
         try:
-            proc = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "auditkit.pack.render_worker",
-                    str(html_path),
-                    str(pdf_path),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                env=env,
-                preexec_fn=_limits,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise InternalError(f"report rendering exceeded {timeout} s and was stopped") from None
-        if proc.returncode != 0:
-            detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise InternalError(f"report rendering failed: {detail}")
+            self._job.wait()
+        finally:
+            self._tmp.cleanup()
+
+    def cancel(self) -> None:
+        """Stop the child if it still runs (used when the build fails elsewhere)."""
+        self._job.cancel()
+        self._tmp.cleanup()
+
+
+def render_pdf(
+    html: str,
+    pdf_path: Path,
+    *,
+    timeout: int = RENDER_TIMEOUT_S,
+    source_date_epoch: int | None = None,
+) -> None:
+    """Render ``html`` to ``pdf_path`` in a child process with time and memory limits."""
+    job = RenderJob(html, pdf_path, timeout=timeout, source_date_epoch=source_date_epoch)
+    try:
+        job.wait()
+    except BaseException:
+        job.cancel()
+        raise

@@ -1,17 +1,30 @@
-"""Child process that renders one HTML file to PDF (see auditkit.pack.pdf.render_pdf)."""
+"""Child process that renders one HTML file to PDF (see auditkit.pack.pdf.RenderJob)."""
 
 from __future__ import annotations
 
 import logging
+import os
+import resource
 import sys
 from pathlib import Path
 
-from auditkit.errors import AuditkitError
-from auditkit.pack.pdf import render_pdf_in_process
+
+def _limit_memory() -> None:
+    raw = os.environ.get("AUDITKIT_RENDER_MEMORY_BYTES", "")
+    if raw.isdigit():
+        limit = int(raw)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def main(argv: list[str]) -> int:
     """Render argv[0] (HTML) to argv[1] (PDF); one error line on stderr on failure."""
+    _limit_memory()  # before WeasyPrint is imported
+    from auditkit.pack.child import die_with_parent
+
+    die_with_parent()
+    from auditkit.errors import AuditkitError
+    from auditkit.pack.pdf import render_pdf_in_process
+
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     try:
