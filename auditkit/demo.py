@@ -29,32 +29,34 @@ from auditkit.workspace import CONFIG_NAME, Workspace
 FAMILIES = ("scans", "runtime", "flows", "access")
 
 
-def _ingest_plan(data: Path, period_end: dt.date) -> list[tuple[Path, dt.datetime | None]]:
-    """Folders to ingest, with the observation date of snapshot exports.
+def _date_of(name: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(name)
+    except ValueError:
+        return None
 
-    Access exports are snapshots: a sub-folder named after a date (``access/2026-06-30``)
-    was observed on that date; an undated access folder counts as observed at the
-    end of the assessment period.
+
+def _ingest_plan(data: Path, period_end: dt.date) -> list[tuple[list[Path], dt.datetime | None]]:
+    """Files to ingest, grouped by the date they were observed.
+
+    A folder named after a date (``access/2026-06-30``, ``scans/trivy/k8s/2026-09-28``)
+    holds exports observed on that date: snapshots, or reports that do not say when
+    they ran. An access export outside such a folder counts as observed at the end
+    of the assessment period; everything else carries its own times.
     """
-    plan: list[tuple[Path, dt.datetime | None]] = []
+    groups: dict[dt.datetime | None, list[Path]] = {}
     for family in FAMILIES:
         folder = data / family
         if not folder.is_dir():
             continue
-        if family != "access":
-            plan.append((folder, None))
-            continue
-        dated = []
-        for child in sorted(folder.iterdir()):
-            try:
-                dated.append((child, dt.datetime.fromisoformat(child.name)))
-            except ValueError:
-                continue
-        if dated:
-            plan += dated
-        else:
-            plan.append((folder, dt.datetime.combine(period_end, dt.time())))
-    return plan
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            dated = [d for d in map(_date_of, path.relative_to(folder).parts[:-1]) if d]
+            observed = dated[-1] if dated else None
+            if observed is None and family == "access":
+                observed = dt.datetime.combine(period_end, dt.time())
+            groups.setdefault(observed, []).append(path)
+    order = sorted(groups, key=lambda d: (d is not None, d or dt.datetime.min))
+    return [(groups[d], d) for d in order]
 
 
 @dataclass
@@ -111,8 +113,8 @@ def run_demo(
         step("ingesting sample data")
         results: list[IngestResult] = []
         with open_store(ws, write=True) as con:
-            for folder, observed in _ingest_plan(data, ws.config.period_end):
-                results += ingest_paths(con, [folder], IngestOptions(observed_at=observed))
+            for files, observed in _ingest_plan(data, ws.config.period_end):
+                results += ingest_paths(con, files, IngestOptions(observed_at=observed))
         rejected = [r for r in results if r.status == "rejected"]
         if rejected:
             raise InternalError(f"sample data did not ingest: {rejected[0].error}")

@@ -142,12 +142,15 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE current_snapshot_sources AS
-        WITH snap AS (
-            SELECT source_sha256, CAST(observed_at AS DATE) AS day FROM sources
-            WHERE family = 'access'
+        WITH access AS (SELECT source_sha256, observed_at FROM sources WHERE family = 'access'),
+        snap AS (
+            SELECT source_sha256, CAST(observed_at AS DATE) AS day FROM access
+            UNION
+            SELECT o.source_sha256, CAST(o.observed_at AS DATE) FROM observations o
+            JOIN access a USING (source_sha256)
         ),
         latest AS (SELECT max(day) AS day FROM snap WHERE day <= ?)
-        SELECT source_sha256 FROM snap
+        SELECT DISTINCT source_sha256 FROM snap
         WHERE day IS NULL OR day = (SELECT day FROM latest)
         """,
         [as_of],

@@ -124,3 +124,40 @@ def test_report_without_keys_says_how_to_make_them(
     assert res.code == 2
     assert "auditkit keygen" in res.err
     assert not (tmp_path / "p").exists()
+
+
+def test_unchanged_snapshot_counts_for_a_later_date(cli: CliRunner, mini_workspace: Path) -> None:
+    """The same export bytes observed again later are the later snapshot too."""
+    ws = mini_workspace
+    res = cli("evaluate", "-w", ws, "--as-of", "2026-10-15", "--json")
+    checks = {c["check_id"]: c for c in json.loads(res.out)["checks"]}
+    assert checks["rbac_cluster_admin_bindings"]["state"] == "evaluated"
+    res = cli("ingest", ws / "access", "--observed-at", "2026-12-31", "-w", ws, "--json")
+    assert res.code == 0
+    files = json.loads(res.out)["files"]
+    assert all(f["status"] == "already present" and f["observation_recorded"] for f in files)
+    res = cli("evaluate", "-w", ws, "--as-of", "2027-01-05", "--json")
+    checks = {c["check_id"]: c for c in json.loads(res.out)["checks"]}
+    assert checks["rbac_cluster_admin_bindings"]["failed"] == 1
+
+
+def test_scan_without_its_own_time_takes_the_declared_date(cli: CliRunner, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert cli("init", ws, "--org", "X").code == 0
+    report = tmp_path / "k8s.json"
+    report.write_text(
+        json.dumps(
+            {
+                "ClusterName": "prod",
+                "Resources": [
+                    {"Namespace": "payments", "Kind": "Deployment", "Name": "api", "Results": []}
+                ],
+            }
+        )
+    )
+    assert cli("ingest", report, "--observed-at", "2026-09-28", "-w", ws).code == 0
+    import duckdb
+
+    with duckdb.connect(str(ws / "auditkit.duckdb"), read_only=True) as con:
+        (scanned,) = con.execute("SELECT DISTINCT scanned_at FROM scans").fetchall()
+    assert str(scanned[0]) == "2026-09-28 00:00:00"

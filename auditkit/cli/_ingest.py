@@ -32,6 +32,12 @@ def _range(r: IngestResult) -> str:
     return f"{lo} .. {hi}"
 
 
+def _status(r: IngestResult) -> str:
+    if r.observation_recorded:
+        return f"{r.status}; new observation date recorded"
+    return r.status
+
+
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
 
@@ -107,7 +113,7 @@ def register(app: typer.Typer) -> None:
                 None,
                 ["file", "format", "status", "stored", "skipped", "time range"],
                 [
-                    [r.path, r.format or "", r.status, r.stored, r.skipped, _range(r)]
+                    [r.path, r.format or "", _status(r), r.stored, r.skipped, _range(r)]
                     for r in results
                 ],
             )

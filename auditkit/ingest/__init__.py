@@ -101,6 +101,7 @@ class IngestResult:
     time_min: dt.datetime | None = None
     time_max: dt.datetime | None = None
     error: str | None = None
+    observation_recorded: bool = False
     skipped_detail: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -115,6 +116,7 @@ class IngestResult:
             "records_skipped": self.skipped,
             "time_min": self.time_min.isoformat() + "Z" if self.time_min else None,
             "time_max": self.time_max.isoformat() + "Z" if self.time_max else None,
+            "observation_recorded": self.observation_recorded,
             "error": self.error,
         }
 
@@ -174,15 +176,40 @@ def _unhashed(path: Path, display: str | None) -> SourceFile | None:
     return SourceFile(path, display or str(path), "", size, magic == GZIP_MAGIC)
 
 
+def _observe(con: duckdb.DuckDBPyConnection, sha256: str, observed_at: dt.datetime | None) -> bool:
+    """Record that the file describes ``observed_at``; True when that is new."""
+    if observed_at is None:
+        return False
+    known = first_row(
+        con.execute(
+            "SELECT 1 FROM observations WHERE source_sha256 = ? AND observed_at = ?",
+            [sha256, observed_at],
+        )
+    )
+    if known:
+        return False
+    con.execute("INSERT INTO observations VALUES (?, ?)", [sha256, observed_at])
+    return True
+
+
 def ingest_file(
     con: duckdb.DuckDBPyConnection, path: Path, options: IngestOptions, display: str | None = None
 ) -> IngestResult:
-    """Ingest one file atomically. Raises UserError subclasses for bad input."""
+    """Ingest one file atomically. Raises UserError subclasses for bad input.
+
+    The same bytes ingested again are not stored twice; a new ``observed_at``
+    for them is recorded, so an unchanged snapshot export still counts for the
+    later date.
+    """
     source = _unhashed(path, display)
     if source is None:
         source = SourceFile.open(path, display)
         result = IngestResult(path=source.display, sha256=source.sha256)
-        return _already_present(con, source, result) or _ingest(con, source, options, result)
+        done = _already_present(con, source, result)
+        if done is not None:
+            done.observation_recorded = _observe(con, source.sha256, options.observed_at)
+            return done
+        return _ingest(con, source, options, result)
     with ThreadPoolExecutor(max_workers=1) as pool:
         hashed = pool.submit(SourceFile.open, path, display)
         result = IngestResult(path=source.display)
@@ -216,6 +243,7 @@ def _ingest(
             source.sha256 = result.sha256 = hashed.result().sha256
             if _already_present(con, source, result):
                 drop_staging(con)
+                result.observation_recorded = _observe(con, source.sha256, options.observed_at)
                 return result
         con.execute("BEGIN TRANSACTION")
     except BaseException:
@@ -262,6 +290,13 @@ def _ingest(
                 options.observed_at,
             ],
         )
+        _observe(con, source.sha256, options.observed_at)
+        if options.observed_at is not None and fmt.family == "scans":
+            # A report that does not say when it ran (e.g. trivy k8s) was run when declared.
+            con.execute(
+                "UPDATE scans SET scanned_at = ? WHERE source_sha256 = ? AND scanned_at IS NULL",
+                [options.observed_at, source.sha256],
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -27,3 +27,11 @@ CREATE TABLE IF NOT EXISTS quarantine (
     reason        VARCHAR NOT NULL,
     excerpt       VARCHAR              -- first 200 characters of the raw record
 );
+
+-- Every date a file was declared to describe (--observed-at). Snapshot exports are often
+-- byte-identical from one quarter to the next: the bytes are stored once, the observations
+-- accumulate.
+CREATE TABLE IF NOT EXISTS observations (
+    source_sha256 VARCHAR NOT NULL,
+    observed_at   TIMESTAMP NOT NULL
+);

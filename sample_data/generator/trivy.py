@@ -353,7 +353,8 @@ def write_trivy_k8s(out: Output) -> None:
     for day in ("2026-06-26", "2026-09-28"):
         report = trivy_k8s_report(day)
         n = sum(len(r["Results"][0]["Misconfigurations"]) for r in report["Resources"])
-        out.write_text(f"scans/trivy/k8s/{day}_{CLUSTER}_misconfig.json",
+        # trivy k8s reports carry no scan time: the folder names the day (--observed-at).
+        out.write_text(f"scans/trivy/k8s/{day}/{CLUSTER}_misconfig.json",
                        go_json(report, indent=2) + "\n", "trivy-k8s-json", n)
 
 
