@@ -11,7 +11,6 @@ It needs no signing key: it is meant for readiness runs before an audit.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,13 +138,29 @@ def gap_analysis(
             [run_id],
         ).fetchall()
     }
-    findings: dict[str, list[tuple[str, str, Any]]] = {}
-    for check_id, resource, severity, evidence in con.execute(
-        "SELECT check_id, resource, severity, evidence FROM run_results "
-        "WHERE run_id = ? AND status = 'fail' ORDER BY check_id, resource",
+    # Per check, set-based: affected resources, worst severity, earliest deadline, examples.
+    deadline_sql = " , ".join(
+        f"try_cast(left(json_extract_string(evidence, '$.{k}'), 10) AS DATE)"
+        for k in DEADLINE_COLUMNS
+    )
+    per_check: dict[str, dict[str, Any]] = {}
+    for check_id, affected, worst, deadline, examples in con.execute(
+        f"""
+        SELECT check_id, count(DISTINCT resource),
+               arg_min(severity, CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1
+                   WHEN 'medium' THEN 2 WHEN 'low' THEN 3 WHEN 'info' THEN 4 ELSE 5 END),
+               min(least({deadline_sql})),
+               (list(resource ORDER BY resource))[1:5]
+        FROM run_results WHERE run_id = ? AND status = 'fail' GROUP BY check_id
+        """,
         [run_id],
     ).fetchall():
-        findings.setdefault(check_id, []).append((resource, severity, evidence))
+        per_check[check_id] = {
+            "affected": int(affected),
+            "severity": worst,
+            "deadline": deadline,
+            "examples": list(examples),
+        }
     by_check = {p.check: p for p in plan or [] if p.check}
     by_req = {p.requirement: p for p in plan or [] if p.requirement}
     items: list[GapItem] = []
@@ -156,10 +171,11 @@ def gap_analysis(
             if c in check_rows
             and (check_rows[c]["failed"] or check_rows[c]["state"] != "evaluated")
         ]
-        rows = [f for c in checks for f in findings.get(c, [])]
-        severities = [s for _, s, _ in rows] or [c["severity"] for c in involved]
+        stats = [per_check[c] for c in checks if c in per_check]
+        severities = [st["severity"] for st in stats] or [c["severity"] for c in involved]
         severity = min(severities, key=lambda s: SEVERITY_RANK.get(s, 9), default="unknown")
-        deadline = _earliest_deadline(rows)
+        deadlines = [st["deadline"] for st in stats if st["deadline"] is not None]
+        deadline = min(deadlines) if deadlines else None
         entry = by_req.get(requirement) or next(
             (by_check[c] for c in checks if c in by_check), None
         )
@@ -169,8 +185,8 @@ def gap_analysis(
             result=result,
             basis=basis,
             checks=involved,
-            affected=len({r for r, _, _ in rows}),
-            sample_resources=[r for r, _, _ in rows[:5]],
+            affected=sum(st["affected"] for st in stats),
+            sample_resources=[r for st in stats for r in st["examples"]][:5],
             severity=severity,
             earliest_deadline=deadline,
             owner=entry.owner if entry else None,
@@ -191,22 +207,3 @@ def gap_analysis(
     for rank, item in enumerate(items, start=1):
         item.priority = rank
     return items
-
-
-def _earliest_deadline(rows: list[tuple[str, str, Any]]) -> dt.date | None:
-    best: dt.date | None = None
-    for _, _, evidence in rows:
-        if not evidence:
-            continue
-        doc = json.loads(evidence)
-        for key in DEADLINE_COLUMNS:
-            value = doc.get(key)
-            if not value:
-                continue
-            try:
-                day = dt.date.fromisoformat(str(value)[:10])
-            except ValueError:
-                continue
-            if best is None or day < best:
-                best = day
-    return best

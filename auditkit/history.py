@@ -137,8 +137,13 @@ def _as_of(con: duckdb.DuckDBPyConnection, run_id: int) -> str:
     return str(row[0])
 
 
-def diff_runs(con: duckdb.DuckDBPyConnection, run_a: int | None, run_b: int) -> RunDiff:
-    """Compare ``run_a`` (default: the run before ``run_b``) with ``run_b``."""
+def diff_runs(
+    con: duckdb.DuckDBPyConnection, run_a: int | None, run_b: int, *, limit: int | None = None
+) -> RunDiff:
+    """Compare ``run_a`` (default: the run before ``run_b``) with ``run_b``.
+
+    ``limit`` bounds the listed findings per kind of change; counts are always exact.
+    """
     as_of_b = _as_of(con, run_b)
     if run_a is None:
         run_a = previous_run(con, run_b)
@@ -159,37 +164,45 @@ def diff_runs(con: duckdb.DuckDBPyConnection, run_a: int | None, run_b: int) -> 
             [run_a, run_b],
         ).fetchall()
     ]
-    findings = [
-        FindingChange(*r)
-        for r in con.execute(
-            """
-            WITH a AS (SELECT * FROM run_results WHERE run_id = ?),
-                 b AS (SELECT * FROM run_results WHERE run_id = ?),
-                 tested_a AS (SELECT check_id FROM run_checks
-                              WHERE run_id = ? AND state = 'evaluated'),
-                 tested_b AS (SELECT check_id FROM run_checks
-                              WHERE run_id = ? AND state = 'evaluated')
-            SELECT coalesce(b.check_id, a.check_id), coalesce(b.fingerprint, a.fingerprint),
-                   coalesce(b.resource, a.resource),
-                   CASE WHEN a.status = 'fail' AND b.status = 'fail' THEN 'persisting'
-                        WHEN b.status = 'fail' AND b.check_id NOT IN (SELECT check_id FROM tested_a)
-                            THEN 'first tested'
-                        WHEN b.status = 'fail' THEN 'new'
-                        WHEN b.status = 'excepted' THEN 'excepted'
-                        WHEN b.status IS NULL AND a.check_id NOT IN (SELECT check_id FROM tested_b)
-                            THEN 'not re-tested'
-                        ELSE 'resolved' END,
-                   a.status, b.status, coalesce(b.severity, a.severity),
-                   CASE WHEN b.status IS NULL AND a.check_id IN (SELECT check_id FROM tested_b)
-                        THEN 'no longer in the population: ' || a.reason
-                        ELSE coalesce(b.reason, a.reason) END
-            FROM a FULL OUTER JOIN b USING (check_id, fingerprint)
-            WHERE a.status = 'fail' OR b.status = 'fail'
-            ORDER BY 1, 4, 3
-            """,
-            [run_a, run_b, run_a, run_b],
-        ).fetchall()
-    ]
+    changes_sql = """
+        WITH a AS (SELECT * FROM run_results WHERE run_id = $a),
+             b AS (SELECT * FROM run_results WHERE run_id = $b),
+             tested_a AS (SELECT check_id FROM run_checks
+                          WHERE run_id = $a AND state = 'evaluated'),
+             tested_b AS (SELECT check_id FROM run_checks
+                          WHERE run_id = $b AND state = 'evaluated')
+        SELECT coalesce(b.check_id, a.check_id) AS check_id,
+               coalesce(b.fingerprint, a.fingerprint) AS fingerprint,
+               coalesce(b.resource, a.resource) AS resource,
+               CASE WHEN a.status = 'fail' AND b.status = 'fail' THEN 'persisting'
+                    WHEN b.status = 'fail' AND b.check_id NOT IN (SELECT check_id FROM tested_a)
+                        THEN 'first tested'
+                    WHEN b.status = 'fail' THEN 'new'
+                    WHEN b.status = 'excepted' THEN 'excepted'
+                    WHEN b.status IS NULL AND a.check_id NOT IN (SELECT check_id FROM tested_b)
+                        THEN 'not re-tested'
+                    ELSE 'resolved' END AS change,
+               a.status AS status_before, b.status AS status_after,
+               coalesce(b.severity, a.severity) AS severity,
+               CASE WHEN b.status IS NULL AND a.check_id IN (SELECT check_id FROM tested_b)
+                    THEN 'no longer in the population: ' || a.reason
+                    ELSE coalesce(b.reason, a.reason) END AS reason
+        FROM a FULL OUTER JOIN b USING (check_id, fingerprint)
+        WHERE a.status = 'fail' OR b.status = 'fail'
+    """
+    params = {"a": run_a, "b": run_b}
+    listing = f"SELECT * FROM ({changes_sql}) ORDER BY check_id, change, resource"
+    if limit is not None:
+        # Bounded listing (for the pack): the counts below stay exact.
+        listing = (
+            f"SELECT * EXCLUDE (n) FROM (SELECT *, row_number() OVER (PARTITION BY change "
+            f"ORDER BY check_id, resource) AS n FROM ({changes_sql})) WHERE n <= {int(limit)} "
+            "ORDER BY check_id, change, resource"
+        )
+    findings = [FindingChange(*r) for r in con.execute(listing, params).fetchall()]
+    counts = con.execute(
+        f"SELECT check_id, change, count(*) FROM ({changes_sql}) GROUP BY ALL", params
+    ).fetchall()
     states = {
         r[0]: (r[1], r[2])
         for r in con.execute(
@@ -204,12 +217,12 @@ def diff_runs(con: duckdb.DuckDBPyConnection, run_a: int | None, run_b: int) -> 
     checks: dict[str, CheckDelta] = {
         cid: CheckDelta(cid, before, after) for cid, (before, after) in sorted(states.items())
     }
-    for f in findings:
-        delta = checks.setdefault(f.check_id, CheckDelta(f.check_id, None, None))
-        attr = f.change.replace("not re-tested", "not_retested").replace(
+    for check_id, change, count in counts:
+        delta = checks.setdefault(check_id, CheckDelta(check_id, None, None))
+        attr = change.replace("not re-tested", "not_retested").replace(
             "first tested", "first_tested"
         )
-        setattr(delta, attr, getattr(delta, attr) + 1)
+        setattr(delta, attr, getattr(delta, attr) + int(count))
     return RunDiff(run_a, run_b, as_of_a, as_of_b, requirements, list(checks.values()), findings)
 
 

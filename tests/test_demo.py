@@ -82,3 +82,81 @@ def test_flipping_one_byte_of_the_workbook_fails_verification(
     res = cli("verify", copy)
     assert res.code == 1
     assert "FAIL" in res.out
+
+
+def test_demo_pack_shows_changes_trend_timelines_and_oscal(
+    demo_pack: tuple[Path, Path, dict[str, object]],
+) -> None:
+    import shutil
+    import subprocess
+    import warnings
+
+    out, _, _ = demo_pack
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(out / "report.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for heading in (
+        "Changes since the previous run",
+        "Evidence across the look-back period",
+        "Trend over runs of this framework",
+        "Log history (10.5.1)",
+        "Internal vulnerability scans per quarter (11.3.1)",
+    ):
+        assert heading in text, heading
+    assert "This is the first run" not in text
+    import pandas as pd
+
+    sheets = pd.read_excel(out / "workbook.xlsx", sheet_name=None)
+    for name in ("Changes", "Findings changes", "Gap analysis", "Samples", "Timeliness"):
+        assert name in sheets, name
+    assert len(sheets["Findings changes"]) > 0 and len(sheets["Gap analysis"]) > 0
+    doc = json.loads((out / "oscal" / "assessment-results.json").read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from trestle.oscal.assessment_results import AssessmentResults
+
+        AssessmentResults.parse_obj(doc["assessment-results"])
+
+
+def test_a_sample_appears_in_the_next_report_of_its_run(
+    cli: CliRunner, demo_pack: tuple[Path, Path, dict[str, object]], tmp_path: Path
+) -> None:
+    import shutil
+
+    _, ws, _ = demo_pack
+    work = tmp_path / "ws"
+    shutil.copytree(ws, work)
+    res = cli(
+        "sample",
+        "--run",
+        "2",
+        "--check",
+        "attest_daily_log_review",
+        "--size",
+        "6",
+        "--seed",
+        "qsa-seed",
+        "--stratify",
+        "status",
+        "-w",
+        work,
+        "--json",
+        "--out",
+        tmp_path / "s",
+    )
+    assert res.code == 0, res.err
+    drawn = json.loads(res.out)
+    assert {s["stratum"] for s in drawn["strata"]} == {"pass", "fail"}
+    assert cli("keygen", "-w", work).code == 0
+    res = cli("report", "--run", "2", "--out", tmp_path / "pack", "-w", work)
+    assert res.code == 0, res.err
+    import pandas as pd
+
+    samples = pd.read_excel(tmp_path / "pack" / "workbook.xlsx", sheet_name="Samples")
+    assert sorted(samples["fingerprint"]) == sorted(i["fingerprint"] for i in drawn["items"])
+    assert cli("verify", tmp_path / "pack").code == 0

@@ -116,3 +116,119 @@ def write_gap_workbook(items: list[GapItem], path: Path, run_id: int) -> None:
     with WorkbookWriter(path, created=claimed_now()) as wb:
         wb.add_sheet(f"Gap analysis run {run_id}", GAP_COLUMNS, gap_rows(items), kind="gap")
         wb.close()
+
+
+SAMPLE_COLUMNS = [
+    ColumnSpec("sample_id", 10),
+    ColumnSpec("check_id", 28),
+    ColumnSpec("method", 22),
+    ColumnSpec("seed", 16),
+    ColumnSpec("stratify", 16),
+    ColumnSpec("population_size", 12),
+    ColumnSpec("population_digest", 20),
+    ColumnSpec("selected_by", 24),
+    ColumnSpec("selected_at_claimed", 20),
+    ColumnSpec("fingerprint", 20),
+    ColumnSpec("resource", 50),
+    ColumnSpec("status", 12, RESULT_COLOURS),
+    ColumnSpec("stratum", 16),
+    ColumnSpec("key", 20),
+]
+TIMELINESS_COLUMNS = [
+    ColumnSpec("check_id", 28),
+    ColumnSpec("resource", 50),
+    ColumnSpec("status", 12, RESULT_COLOURS),
+    ColumnSpec("opened", 12),
+    ColumnSpec("deadline", 12),
+    ColumnSpec("resolved", 12),
+    ColumnSpec("days_taken", 10),
+    ColumnSpec("outcome", 22),
+]
+
+
+def analysis_sheets(
+    con: Any, catalog: Any, report: Any, changes: dict[str, Any] | None, limits: Any
+) -> list[Any]:
+    """The pack workbook's sheets about time: changes, gap analysis, samples, timeliness."""
+    from auditkit.gap import gap_analysis
+    from auditkit.pack.workbook import ExtraSheet
+    from auditkit.sampling import samples_for_run
+    from auditkit.timeliness import timeliness
+
+    sheets: list[Any] = []
+    if changes is not None:
+        diff: RunDiff = changes["diff"]
+        sheets.append(
+            ExtraSheet(
+                "Changes",
+                REQUIREMENT_CHANGE_COLUMNS,
+                list(requirement_change_rows(diff)),
+                kind="changes",
+            )
+        )
+        rows = list(finding_change_rows(diff))
+        listed = len(rows)
+        total = sum(
+            c.new + c.resolved + c.persisting + c.excepted + c.not_retested + c.first_tested
+            for c in diff.checks
+        )
+        if total > listed:
+            note = (
+                f"... {total - listed} more: run 'auditkit diff {diff.run_a} {diff.run_b} "
+                "--out FILE.xlsx' for every row"
+            )
+            rows.append([None, None, note])
+        sheets.append(ExtraSheet("Findings changes", FINDING_CHANGE_COLUMNS, rows, kind="changes"))
+    sheets.append(
+        ExtraSheet(
+            "Gap analysis",
+            GAP_COLUMNS,
+            list(gap_rows(gap_analysis(con, report.run_id))),
+            kind="gap",
+        )
+    )
+    sample_rows: list[list[Any]] = []
+    for s in samples_for_run(con, report.run_id):
+        for item in s["items"]:
+            sample_rows.append(
+                [
+                    s["sample_id"],
+                    s["check_id"],
+                    s["method"],
+                    s["seed"],
+                    s["stratify"],
+                    s["population_size"],
+                    s["population_digest"],
+                    s["selected_by"],
+                    s["created_at"],
+                    item["fingerprint"],
+                    item["resource"],
+                    item["status"],
+                    item["stratum"],
+                    item["key"],
+                ]
+            )
+    sheets.append(ExtraSheet("Samples", SAMPLE_COLUMNS, sample_rows, kind="samples"))
+    if catalog is not None:
+        items = timeliness(con, catalog, report.run_id, report.as_of)
+        sheets.append(
+            ExtraSheet(
+                "Timeliness",
+                TIMELINESS_COLUMNS,
+                [
+                    [
+                        i.check_id,
+                        i.resource,
+                        i.status,
+                        i.opened,
+                        i.deadline,
+                        i.resolved,
+                        i.days_taken,
+                        i.outcome,
+                    ]
+                    for i in items
+                ],
+                kind="timeliness",
+            )
+        )
+    return sheets

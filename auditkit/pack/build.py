@@ -24,11 +24,14 @@ import duckdb
 from auditkit import __version__
 from auditkit.catalog import Catalog
 from auditkit.errors import UserError
+from auditkit.oscal import write_oscal
 from auditkit.pack import charts
+from auditkit.pack.analysis import analysis_sheets
 from auditkit.pack.data import RESULTS, RunReport, load_run
 from auditkit.pack.evidence import CsvJob, write_parquet_evidence
 from auditkit.pack.limits import PackLimits, WorkbookPlan
 from auditkit.pack.pdf import RenderJob, render_html
+from auditkit.pack.periods import PeriodEvidence, changes_since_previous, period_evidence
 from auditkit.pack.workbook import ExtraSheet, write_workbook
 from auditkit.registers import WORKSHEET_FIELDS
 
@@ -154,6 +157,8 @@ def report_context(
     claimed: dt.datetime,
     key_fingerprint: str,
     root_fingerprint: str,
+    changes: dict[str, Any] | None = None,
+    periods: PeriodEvidence | None = None,
 ) -> dict[str, Any]:
     """Everything the report template reads (charts drawn here, from aggregates only)."""
     # A check shared by several requirements is shown in full once, under the first.
@@ -227,6 +232,15 @@ def report_context(
                 else None
             ),
             "trend": charts.trend_chart(report.trend) if len(report.trend) > 1 else None,
+        },
+        "changes": changes,
+        "periods": periods,
+        "period_charts": {
+            "logs": charts.log_coverage_timeline(periods)
+            if periods and periods.log_families
+            else None,
+            "scans": charts.scan_timeline(periods) if periods and periods.scan_repos else None,
+            "reviews": charts.review_timeline(periods) if periods else None,
         },
         "claimed_iso": claimed.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "worksheet_fields": [(f, WORKSHEET_LABELS[f]) for f in WORKSHEET_FIELDS],
@@ -309,9 +323,19 @@ def _build_pack(
     csv: CsvJob | None = None
     try:
         fingerprint = material.manifest_key_fingerprint
+        changes = changes_since_previous(con, run_id)
+        periods = period_evidence(con, run_id)
         context = report_context(
-            report, plan, limits, claimed, fingerprint, material.root_fingerprint
+            report,
+            plan,
+            limits,
+            claimed,
+            fingerprint,
+            material.root_fingerprint,
+            changes=changes,
+            periods=periods,
         )
+        extra_sheets = [*analysis_sheets(con, catalog, report, changes, limits), *extra_sheets]
         clock.lap("charts")
         unsigned = staging / ".report.unsigned.pdf"
         # Three CPU-bound steps run side by side: the PDF render and the CSV
@@ -378,6 +402,7 @@ def _build_pack(
                 "excepted": report.excepted_items,
             },
         }
+        write_oscal(report, staging / "oscal" / "assessment-results.json", claimed)
         build_and_sign_manifest(staging, material, predicate)
         clock.lap("manifest")
         files = sum(1 for p in staging.rglob("*") if p.is_file())

@@ -190,3 +190,89 @@ def trend_chart(points: Sequence[TrendPoint]) -> str:
     ax.tick_params(axis="x", labelsize=6)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False, fontsize=6.5)
     return _svg(fig)
+
+
+def _month_axis(ax: Any, start: Any, end: Any) -> None:
+    import matplotlib.dates as mdates
+
+    ax.set_xlim(start, end)
+    ax.xaxis.set_major_locator(mdates.MonthLocator())  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))  # type: ignore[no-untyped-call]
+    ax.tick_params(axis="x", labelsize=5.5)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def log_coverage_timeline(pe: Any) -> str:
+    """One lane per log family: a block per month, filled when the month has records."""
+    import datetime as dt
+
+    plt = _setup()
+    families = pe.log_families
+    fig, ax = plt.subplots(figsize=(2 * WIDTH, 0.45 * len(families) + 0.9))
+    for lane, fam in enumerate(families):
+        for month, count in zip(pe.months, fam["months"], strict=True):
+            nxt = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+            ax.barh(
+                lane,
+                (nxt - month).days,
+                left=month,
+                height=0.6,
+                color="#2e7d32" if count else "#ef9a9a",
+                edgecolor="white",
+            )
+    ax.axvline(pe.lookback_start, color="#333333", linewidth=0.8, linestyle="--")
+    ax.set_yticks(range(len(families)), [f["family"] for f in families])
+    ax.invert_yaxis()
+    _month_axis(ax, pe.months[0], pe.as_of + dt.timedelta(days=1))
+    ax.set_title("Records per month (green: records present; dashed: start of the 12 months)")
+    return _svg(fig)
+
+
+def scan_timeline(pe: Any) -> str:
+    """One lane per repository (numbered as in the table), a dot per scan; windows shaded."""
+    import datetime as dt
+
+    plt = _setup()
+    repos = pe.scan_repos
+    fig, ax = plt.subplots(figsize=(2 * WIDTH, 0.22 * len(repos) + 1.0))
+    for index, window in enumerate(pe.windows):
+        ax.axvspan(
+            window.start,
+            window.end + dt.timedelta(days=1),
+            color="#eeeeee" if index % 2 else "#f8f8f8",
+            zorder=0,
+        )
+    for lane, repo in enumerate(repos):
+        colour = "#c62828" if repo["missing_windows"] else "#1565c0"
+        ax.plot(repo["dates"], [lane] * len(repo["dates"]), "o", markersize=2.5, color=colour)
+    ax.set_yticks(range(len(repos)), [str(i + 1) for i in range(len(repos))])
+    ax.tick_params(axis="y", labelsize=5.5)
+    ax.invert_yaxis()
+    _month_axis(ax, pe.windows[0].start, pe.as_of + dt.timedelta(days=1))
+    ax.set_title("Image scans in the four three-month windows (red: a window without a scan)")
+    return _svg(fig)
+
+
+def review_timeline(pe: Any) -> str:
+    """Attested activities as dots on the look-back, one lane per kind; daily reviews as ticks."""
+    import datetime as dt
+
+    plt = _setup()
+    lanes = [(f"{r['label']} ({r['requirement']})", r["dates"]) for r in pe.reviews]
+    lanes.append(("daily log reviews (10.4.1)", pe.log_reviews.get("covered_days", [])))
+    fig, ax = plt.subplots(figsize=(2 * WIDTH, 0.35 * len(lanes) + 0.9))
+    for lane, (_, dates) in enumerate(lanes):
+        ax.plot(
+            dates,
+            [lane] * len(dates),
+            "|" if lane == len(lanes) - 1 else "o",
+            markersize=4,
+            color="#1565c0",
+        )
+    missing = pe.log_reviews.get("missing", [])
+    ax.plot(missing, [len(lanes) - 1] * len(missing), "x", markersize=4, color="#c62828")
+    ax.set_yticks(range(len(lanes)), [name for name, _ in lanes])
+    ax.invert_yaxis()
+    _month_axis(ax, pe.lookback_start - dt.timedelta(days=31), pe.as_of + dt.timedelta(days=1))
+    ax.set_title("Attested activities (red crosses: days of the period without a log review)")
+    return _svg(fig)

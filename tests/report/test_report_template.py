@@ -87,7 +87,7 @@ def test_safe_only_for_charts(template: Path) -> None:
     source = template.read_text(encoding="utf-8")
     for expr in re.findall(r"{{(.*?)}}", source, re.S):
         if "|safe" in expr.replace(" ", ""):
-            assert re.fullmatch(r"\s*charts\.\w+\s*\|\s*safe\s*", expr), expr
+            assert re.fullmatch(r"\s*(period_)?charts\.\w+\s*\|\s*safe\s*", expr), expr
 
 
 def test_environment_autoescapes_and_is_strict() -> None:
