@@ -11,8 +11,6 @@ whether the deadline was met, plus a summary per check.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,82 +42,92 @@ class TimelinessItem:
         }
 
 
-def _day(value: Any) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
+def _sql(check_ids: list[str], specs: dict[str, dict[str, str]]) -> str:
+    parts = []
+    for check_id in check_ids:
+        spec = specs[check_id]
+
+        def col(role: str, spec: dict[str, str] = spec) -> str:
+            name = spec.get(role)
+            if not name:
+                return "CAST(NULL AS DATE)"
+            return f"try_cast(left(json_extract_string(evidence, '$.{name}'), 10) AS DATE)"
+
+        parts.append(
+            f"SELECT check_id, resource, status, {col('opened')} AS opened, "
+            f"{col('deadline')} AS deadline, {col('resolved')} AS resolved "
+            f"FROM run_results WHERE run_id = $run AND check_id = '{check_id}' "
+            "AND status <> 'not_applicable'"
+        )
+    return f"""
+        SELECT *, date_diff('day', opened, coalesce(resolved, $as_of)) AS days_taken,
+            CASE WHEN resolved IS NOT NULL AND (deadline IS NULL OR resolved <= deadline)
+                     THEN 'met'
+                 WHEN resolved IS NOT NULL THEN 'missed'
+                 WHEN deadline IS NOT NULL AND $as_of > deadline THEN 'open (overdue)'
+                 ELSE 'open (within deadline)' END AS outcome
+        FROM ({" UNION ALL ".join(parts)}) WHERE opened IS NOT NULL
+    """
+
+
+def _opted_in(catalog: Catalog) -> tuple[list[str], dict[str, dict[str, str]]]:
+    specs = {c.id: c.timeliness for c in catalog.checks.values() if c.timeliness}
+    return sorted(specs), {k: v for k, v in specs.items() if v}
 
 
 def timeliness(
-    con: duckdb.DuckDBPyConnection, catalog: Catalog, run_id: int, as_of: dt.date
+    con: duckdb.DuckDBPyConnection,
+    catalog: Catalog,
+    run_id: int,
+    as_of: dt.date,
+    *,
+    limit: int | None = None,
 ) -> list[TimelinessItem]:
-    """Items of every opted-in check in the run, in check and resource order."""
-    items: list[TimelinessItem] = []
-    for check in sorted(catalog.checks.values(), key=lambda c: c.id):
-        spec = check.timeliness
-        if not spec:
-            continue
-        for resource, status, evidence in con.execute(
-            "SELECT resource, status, evidence FROM run_results WHERE run_id = ? AND check_id = ? "
-            "AND status <> 'not_applicable' ORDER BY resource",
-            [run_id, check.id],
-        ).fetchall():
-            doc = json.loads(evidence) if evidence else {}
-            opened = _day(doc.get(spec["opened"]))
-            if opened is None:
-                continue
-            deadline = _day(doc.get(spec["deadline"]))
-            resolved = _day(doc.get(spec["resolved"])) if "resolved" in spec else None
-            end = resolved or as_of
-            if resolved is not None:
-                outcome = "met" if deadline is None or resolved <= deadline else "missed"
-            else:
-                outcome = (
-                    "open (overdue)"
-                    if deadline is not None and as_of > deadline
-                    else "open (within deadline)"
-                )
-            items.append(
-                TimelinessItem(
-                    check.id,
-                    resource,
-                    status,
-                    opened,
-                    deadline,
-                    resolved,
-                    (end - opened).days,
-                    outcome,
-                )
-            )
-    return items
+    """Items of every opted-in check in the run, in check and resource order.
 
-
-def summarise(items: list[TimelinessItem]) -> list[dict[str, Any]]:
-    """Per check: counts per outcome and the median days taken by resolved items."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        entry = out.setdefault(
-            item.check_id,
-            {
-                "check_id": item.check_id,
-                "items": 0,
-                "met": 0,
-                "missed": 0,
-                "open (within deadline)": 0,
-                "open (overdue)": 0,
-                "_days": [],
-            },
+    ``limit`` bounds the listing, most urgent first (missed and overdue items).
+    """
+    ids, specs = _opted_in(catalog)
+    if not ids:
+        return []
+    order = "check_id, resource"
+    sql = f"SELECT * FROM ({_sql(ids, specs)}) ORDER BY {order}"
+    if limit is not None:
+        sql = (
+            f"SELECT * FROM ({_sql(ids, specs)}) ORDER BY CASE outcome WHEN 'missed' THEN 0 "
+            f"WHEN 'open (overdue)' THEN 1 ELSE 2 END, {order} LIMIT {int(limit)}"
         )
-        entry["items"] += 1
-        entry[item.outcome] += 1
-        if item.resolved is not None:
-            entry["_days"].append(item.days_taken)
-    summary = []
-    for entry in out.values():
-        days = entry.pop("_days")
-        entry["median_days_to_resolve"] = statistics.median(days) if days else None
-        summary.append(entry)
-    return summary
+    rows = con.execute(sql, {"run": run_id, "as_of": as_of}).fetchall()
+    return [TimelinessItem(r[0], r[1], r[2], r[3], r[4], r[5], int(r[6]), r[7]) for r in rows]
+
+
+def summarise_run(
+    con: duckdb.DuckDBPyConnection, catalog: Catalog, run_id: int, as_of: dt.date
+) -> list[dict[str, Any]]:
+    """Per check, set-based: items per outcome and the median days taken by resolved items."""
+    ids, specs = _opted_in(catalog)
+    if not ids:
+        return []
+    rows = con.execute(
+        f"""
+        SELECT check_id, count(*),
+            count(*) FILTER (outcome = 'met'), count(*) FILTER (outcome = 'missed'),
+            count(*) FILTER (outcome = 'open (within deadline)'),
+            count(*) FILTER (outcome = 'open (overdue)'),
+            median(days_taken) FILTER (resolved IS NOT NULL)
+        FROM ({_sql(ids, specs)}) GROUP BY check_id ORDER BY check_id
+        """,
+        {"run": run_id, "as_of": as_of},
+    ).fetchall()
+    return [
+        {
+            "check_id": r[0],
+            "items": r[1],
+            "met": r[2],
+            "missed": r[3],
+            "open (within deadline)": r[4],
+            "open (overdue)": r[5],
+            "median_days_to_resolve": float(r[6]) if r[6] is not None else None,
+        }
+        for r in rows
+    ]

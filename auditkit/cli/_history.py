@@ -238,7 +238,7 @@ def register(app: typer.Typer) -> None:
 
         Example: auditkit timeliness --run 2 --json
         """
-        from auditkit.timeliness import summarise, timeliness
+        from auditkit.timeliness import summarise_run, timeliness
 
         ws = workspace(workspace_dir)
         catalog = load_catalog(ws.config.controls_dirs)
@@ -248,7 +248,7 @@ def register(app: typer.Typer) -> None:
             if row is None:
                 raise NotFoundError(f"no run {run_id}")
             items = timeliness(con, catalog, run_id, row[0])
-        summary = summarise(items)
+            summary = summarise_run(con, catalog, run_id, row[0])
         if json_out:
             print_json(
                 {"run_id": run_id, "summary": summary, "items": [i.to_json() for i in items]}

@@ -118,6 +118,16 @@ def write_gap_workbook(items: list[GapItem], path: Path, run_id: int) -> None:
         wb.close()
 
 
+MAX_TIMELINESS_ROWS = 20_000
+TIMELINESS_SUMMARY_COLUMNS = [
+    ColumnSpec("check_id", 28),
+    ColumnSpec("items", 10),
+    ColumnSpec("met", 10),
+    ColumnSpec("missed", 10),
+    ColumnSpec("open_within_deadline", 14),
+    ColumnSpec("open_overdue", 14),
+    ColumnSpec("median_days", 12),
+]
 SAMPLE_COLUMNS = [
     ColumnSpec("sample_id", 10),
     ColumnSpec("check_id", 28),
@@ -153,7 +163,7 @@ def analysis_sheets(
     from auditkit.gap import gap_analysis
     from auditkit.pack.workbook import ExtraSheet
     from auditkit.sampling import samples_for_run
-    from auditkit.timeliness import timeliness
+    from auditkit.timeliness import summarise_run, timeliness
 
     sheets: list[Any] = []
     if changes is not None:
@@ -210,23 +220,46 @@ def analysis_sheets(
             )
     sheets.append(ExtraSheet("Samples", SAMPLE_COLUMNS, sample_rows, kind="samples"))
     if catalog is not None:
-        items = timeliness(con, catalog, report.run_id, report.as_of)
+        items = timeliness(con, catalog, report.run_id, report.as_of, limit=MAX_TIMELINESS_ROWS)
+        summary = summarise_run(con, catalog, report.run_id, report.as_of)
+        total = sum(int(x["items"]) for x in summary)
+        timely: list[list[Any]] = [
+            [
+                i.check_id,
+                i.resource,
+                i.status,
+                i.opened,
+                i.deadline,
+                i.resolved,
+                i.days_taken,
+                i.outcome,
+            ]
+            for i in items
+        ]
+        if total > len(timely):
+            timely.append(
+                [
+                    None,
+                    f"... {total - len(timely)} more (missed and overdue items are "
+                    "listed first): run 'auditkit timeliness --json' for every item",
+                ]
+            )
+        sheets.append(ExtraSheet("Timeliness", TIMELINESS_COLUMNS, timely, kind="timeliness"))
         sheets.append(
             ExtraSheet(
-                "Timeliness",
-                TIMELINESS_COLUMNS,
+                "Timeliness summary",
+                TIMELINESS_SUMMARY_COLUMNS,
                 [
                     [
-                        i.check_id,
-                        i.resource,
-                        i.status,
-                        i.opened,
-                        i.deadline,
-                        i.resolved,
-                        i.days_taken,
-                        i.outcome,
+                        x["check_id"],
+                        x["items"],
+                        x["met"],
+                        x["missed"],
+                        x["open (within deadline)"],
+                        x["open (overdue)"],
+                        x["median_days_to_resolve"],
                     ]
-                    for i in items
+                    for x in summary
                 ],
                 kind="timeliness",
             )

@@ -30,6 +30,7 @@ SHEETS = (
     "Gap analysis",
     "Samples",
     "Timeliness",
+    "Timeliness summary",
     "Exceptions",
     "Attestations",
     "Evidence sources",
