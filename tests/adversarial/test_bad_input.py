@@ -394,6 +394,7 @@ def test_ingest_json_output_shape(ingest: Ingest, tmp_path: Path) -> None:
         "records_skipped",
         "time_min",
         "time_max",
+        "observation_recorded",
         "error",
     }
     assert first["format"] == "aws-vpc-flow" and first["status"] == "stored"
