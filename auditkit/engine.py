@@ -20,8 +20,6 @@ import duckdb
 
 from auditkit import __version__
 from auditkit.catalog import (
-    CONTRACT_COLUMNS,
-    ROW_STATUSES,
     Catalog,
     Check,
     coerce_param,
@@ -30,12 +28,18 @@ from auditkit.catalog import (
 )
 from auditkit.errors import CheckExecutionError, ConfigError
 from auditkit.registers import Registers, load_registers
+from auditkit.results import (
+    ROWS_TABLE,
+    record_exceptions,
+    stage_exceptions,
+    store_check,
+    store_results,
+    validate_rows,
+)
 from auditkit.rollup import CheckState, RequirementInput, RequirementResult, roll_up
 from auditkit.scope import stage_scope, stage_snapshots
 from auditkit.store import first_row, lockdown
 from auditkit.workspace import Workspace, WorkspaceConfig
-
-ROWS_TABLE = "_auditkit_check_rows"
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -176,7 +180,7 @@ def evaluate(
     check_ids = sorted({c for req in framework.requirements for c in req.checks})
     stage_snapshots(con, as_of)
     stage_scope(con, config.scope, registers)
-    _stage_exceptions(con, registers, as_of)
+    stage_exceptions(con, registers, as_of)
     lockdown(con)
     _stage_libraries(con, catalog, config, as_of)
     con.execute("BEGIN TRANSACTION")
@@ -201,7 +205,7 @@ def evaluate(
             )
             outcomes.append(outcome)
             states[check_id] = state
-        _record_exceptions(con, run_id, registers, as_of)
+        record_exceptions(con, run_id, registers, as_of)
         requirements = _roll_up(con, run_id, framework, config, registers, states)
         con.execute("COMMIT")
     except BaseException:
@@ -262,19 +266,6 @@ def _insert_run(
         ],
     )
     return run_id
-
-
-def _stage_exceptions(con: duckdb.DuckDBPyConnection, registers: Registers, as_of: dt.date) -> None:
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _auditkit_exceptions "
-        "(exception_id VARCHAR, check_id VARCHAR, "
-        "kind VARCHAR, resource VARCHAR, fingerprint VARCHAR, active BOOLEAN)"
-    )
-    for e in registers.exceptions:
-        con.execute(
-            "INSERT INTO _auditkit_exceptions VALUES (?, ?, ?, ?, ?, ?)",
-            [e.id, e.check, e.kind, e.resource, e.fingerprint, e.active_on(as_of)],
-        )
 
 
 def _stage_libraries(
@@ -374,15 +365,15 @@ def _run_check(
             raise CheckExecutionError(
                 check.id, str(exc).splitlines()[0], path=check.sql_path
             ) from None
-        _validate_rows(con, check)
+        validate_rows(con, check)
         row = first_row(con.execute(f"SELECT count(*) FROM {ROWS_TABLE}"))
         if (not row or not row[0]) and check.on_empty == "not_tested":
             missing = check.empty_reason or "the population was empty"
     if missing is not None:
         outcome.state, outcome.reason = "not_tested", missing
-        _store_check(con, run_id, check, outcome)
+        store_check(con, run_id, check, outcome)
         return outcome, CheckState(check.id, "not_tested", missing)
-    _store_results(con, run_id, check)
+    store_results(con, run_id, check)
     counts = first_row(
         con.execute(
             """
@@ -420,9 +411,9 @@ def _run_check(
         outcome.reason = f"none of the {outcome.population} item(s) could be tested" + (
             f" ({check.empty_reason})" if check.empty_reason else ""
         )
-        _store_check(con, run_id, check, outcome)
+        store_check(con, run_id, check, outcome)
         return outcome, CheckState(check.id, "not_tested", outcome.reason)
-    _store_check(con, run_id, check, outcome)
+    store_check(con, run_id, check, outcome)
     # Rows naming one requirement count only towards it (e.g. an SP-only interval row).
     scoped: dict[str, tuple[int, int]] = {
         str(req): (int(fail), int(risk_req))
@@ -452,149 +443,6 @@ def _run_check(
 
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
-
-
-def _validate_rows(con: duckdb.DuckDBPyConnection, check: Check) -> None:
-    placeholders = ", ".join("?" * len(ROW_STATUSES))
-    columns = [r[0] for r in con.execute(f"DESCRIBE {ROWS_TABLE}").fetchall()]
-    missing = [c for c in (*CONTRACT_COLUMNS, *check.evidence_columns) if c not in columns]
-    if missing:
-        raise CheckExecutionError(
-            check.id, f"result lacks column(s) {', '.join(missing)}", path=check.sql_path
-        )
-    bad = first_row(
-        con.execute(
-            f"""
-        SELECT
-            count(*) FILTER (resource IS NULL OR reason IS NULL),
-            count(*) FILTER (status IS NULL OR status NOT IN ({placeholders})),
-            (SELECT count(*) FROM (
-                SELECT resource FROM {ROWS_TABLE} GROUP BY resource HAVING count(*) > 1))
-        FROM {ROWS_TABLE}
-        """,
-            list(ROW_STATUSES),
-        )
-    )
-    assert bad is not None
-    if bad[0]:
-        raise CheckExecutionError(
-            check.id, f"{bad[0]} row(s) without resource or reason", path=check.sql_path
-        )
-    if bad[1]:
-        raise CheckExecutionError(
-            check.id,
-            f"{bad[1]} row(s) with a status other than {', '.join(ROW_STATUSES)}",
-            path=check.sql_path,
-        )
-    if bad[2]:
-        raise CheckExecutionError(
-            check.id,
-            f"{bad[2]} resource key(s) appear on several rows; "
-            "a check returns one row per population item",
-            path=check.sql_path,
-        )
-
-
-def _store_results(con: duckdb.DuckDBPyConnection, run_id: int, check: Check) -> None:
-    columns = {r[0] for r in con.execute(f"DESCRIBE {ROWS_TABLE}").fetchall()}
-    evidence = ", ".join(f'"{c}" := q."{c}"' for c in check.evidence_columns)
-    evidence_sql = f"to_json(struct_pack({evidence}))" if evidence else "NULL"
-    severity_sql = "coalesce(q.severity, ?)" if "severity" in columns else "?"
-    requirement_sql = "CAST(q.requirement AS VARCHAR)" if "requirement" in columns else "NULL"
-    con.execute(
-        f"""
-        INSERT INTO run_results BY POSITION
-        WITH q AS (
-            SELECT *, sha256(? || chr(10) || resource) AS fp FROM {ROWS_TABLE}
-        ),
-        matched AS (
-            SELECT q.resource, min(e.exception_id) AS exception_id
-            FROM q JOIN _auditkit_exceptions e
-              ON e.check_id = ? AND e.active AND q.status = 'fail'
-             AND (e.resource = q.resource OR e.fingerprint = q.fp)
-            GROUP BY q.resource
-        )
-        SELECT ?, ?, q.resource,
-            CASE WHEN m.exception_id IS NOT NULL THEN 'excepted' ELSE q.status END,
-            q.reason, {severity_sql}, q.fp, q.source_sha256, q.locator, {evidence_sql},
-            m.exception_id, {requirement_sql}
-        FROM q LEFT JOIN matched m USING (resource)
-        ORDER BY q.resource
-        """,
-        [check.id, check.id, run_id, check.id, check.severity],
-    )
-
-
-def _store_check(
-    con: duckdb.DuckDBPyConnection, run_id: int, check: Check, o: CheckOutcome
-) -> None:
-    con.execute(
-        "INSERT INTO run_checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            run_id,
-            check.id,
-            check.title,
-            check.severity,
-            o.state,
-            o.reason,
-            o.population,
-            o.passed,
-            o.failed,
-            o.excepted,
-            o.not_applicable,
-            json.dumps(o.params),
-            check.sql_digest,
-        ],
-    )
-
-
-def _record_exceptions(
-    con: duckdb.DuckDBPyConnection, run_id: int, registers: Registers, as_of: dt.date
-) -> None:
-    for e in registers.exceptions:
-        row = first_row(
-            con.execute(
-                "SELECT count(*) FROM run_results WHERE run_id = ? AND exception_id = ?",
-                [run_id, e.id],
-            )
-        )
-        matched = int(row[0]) if row else 0
-        if as_of > e.expires:
-            state = "expired"
-        elif as_of < e.approved_on:
-            state = "not yet approved"
-        else:
-            state = "applied" if matched else "unmatched"
-        if state in ("expired", "not yet approved"):
-            # An exception that no longer applies still names the items it would cover.
-            hit = first_row(
-                con.execute(
-                    "SELECT count(*) FROM run_results WHERE run_id = ? AND check_id = ? "
-                    "AND status = 'fail' AND (resource = ? OR fingerprint = ?)",
-                    [run_id, e.check, e.resource, e.fingerprint],
-                )
-            )
-            matched = int(hit[0]) if hit else 0
-        detail = {
-            "kind": e.kind,
-            "resource": e.resource,
-            "fingerprint": e.fingerprint,
-            "justification": e.justification,
-            "approved_by": e.approved_by,
-            "approved_on": e.approved_on.isoformat(),
-            "expires": e.expires.isoformat(),
-            "requirement": e.requirement,
-            "worksheet": e.worksheet,
-        }
-        con.execute(
-            "INSERT INTO run_exceptions VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, e.id, e.check, state, matched, json.dumps(detail)],
-        )
-    for a in registers.attestations:
-        con.execute(
-            "INSERT INTO run_attestations VALUES (?, ?)",
-            [run_id, json.dumps(a.__dict__, default=str)],
-        )
 
 
 def _roll_up(
