@@ -43,6 +43,7 @@ _CHECK_KEYS = {
     "on_empty": str,
     "empty_reason": str,
     "timeliness": dict,
+    "query": str,
 }
 _CHECK_REQUIRED = (
     "id",
@@ -380,6 +381,13 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
             if isinstance(evidence, list) and col not in evidence:
                 problems.append(f"timeliness.{role} names {col!r}, which is not an evidence column")
     sql_path = path.with_suffix(".sql")
+    query = doc.get("query")
+    if isinstance(query, str):
+        # Several checks may share one SQL file that differs only in its parameters.
+        sql_path = (path.parent / query).resolve()
+        if not query.endswith(".sql") or not sql_path.is_relative_to(root.resolve()):
+            problems.append(f"query {query!r} must name a .sql file inside {root.name}/")
+            sql_path = path.with_suffix(".sql")
     sql = ""
     if not sql_path.is_file():
         problems.append(f"missing SQL file {sql_path.name}")

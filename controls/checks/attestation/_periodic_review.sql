@@ -1,10 +1,11 @@
--- One row per network-security-control rule-set review completed in the 12-month look-back,
--- plus one row for the time from the latest review to the as-of date.
+-- Shared by the periodic-review checks (user access reviews, NSC rule-set reviews): one row per
+-- review of kind $activity_kind completed in the 12-month look-back, plus one row for the time from
+-- the latest review to the as-of date. $activity_requirement narrows to one requirement ('' = any).
 WITH rv AS (
     SELECT attestation_id, performed_on AS review_date, result, performed_by, source_sha256, locator,
         source_file || locator AS attestation_ref
     FROM attestations
-    WHERE kind = 'nsc_review'
+    WHERE kind = $activity_kind AND ($activity_requirement = '' OR requirement = $activity_requirement)
       AND NOT coalesce(not_applicable, false) AND performed_on <= $as_of
 ),
 seq AS (
@@ -29,13 +30,13 @@ last_row AS (
     FROM latest l LEFT JOIN rv r USING (attestation_id)
 )
 SELECT
-    'NSC review ' || attestation_id AS resource,
+    $activity_name || ' ' || attestation_id AS resource,
     CASE WHEN review_date > due_by OR result = 'fail' THEN 'fail' ELSE 'pass' END AS status,
     concat_ws('; ',
         'completed ' || review_date || ', ' || (review_date - from_date) || ' days after '
             || CASE WHEN previous_review IS NULL THEN 'the start of the look-back (' || from_date
                     || '), with no earlier review recorded'
-                    ELSE 'review ' || previous_attestation || ' of ' || previous_review END,
+                    ELSE $activity_name || ' ' || previous_attestation || ' of ' || previous_review END,
         CASE WHEN review_date > due_by THEN 'it was due by ' || due_by
              ELSE 'on time (due by ' || due_by || ')' END,
         CASE WHEN result = 'fail' THEN 'it reports a failing result' END) AS reason,
@@ -45,9 +46,9 @@ SELECT
 FROM reviews
 UNION ALL
 SELECT
-    'NSC review: latest to the as-of date' AS resource,
+    $activity_name || ': latest to the as-of date' AS resource,
     CASE WHEN review_date IS NULL OR $as_of > due_by THEN 'fail' ELSE 'pass' END AS status,
-    CASE WHEN review_date IS NULL THEN 'no review of the network security control rule sets is recorded'
+    CASE WHEN review_date IS NULL THEN 'no ' || $activity_name || ' is recorded'
          WHEN $as_of > due_by THEN 'the latest review (' || attestation_id || ', ' || review_date
               || ') is older than ' || $max_interval_months || ' months: the next was due by ' || due_by
               || ', ' || (CAST($as_of AS DATE) - due_by) || ' days before the as-of date'
@@ -55,7 +56,8 @@ SELECT
               || (CAST($as_of AS DATE) - review_date) || ' days old; the next is due by ' || due_by
     END AS reason,
     source_sha256,
-    CASE WHEN review_date IS NULL THEN 'absent:attestations kind=nsc_review'
+    CASE WHEN review_date IS NULL THEN 'absent:attestations kind=' || $activity_kind
+              || CASE WHEN $activity_requirement = '' THEN '' ELSE ' requirement=' || $activity_requirement END
          ELSE locator END AS locator,
     attestation_id, review_date, NULL AS previous_review, NULL AS previous_attestation,
     CAST($as_of AS DATE) - review_date AS days_since_previous, due_by, result, performed_by, attestation_ref
