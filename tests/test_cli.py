@@ -49,6 +49,10 @@ def test_every_command_has_help_with_an_example(cli: CliRunner) -> None:
         ["controls", "list"],
         ["controls", "show"],
         ["controls", "lint"],
+        ["diff"],
+        ["gap"],
+        ["sample"],
+        ["timeliness"],
     ):
         res = cli(*args, "--help")
         assert res.code == 0, args
