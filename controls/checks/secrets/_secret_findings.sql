@@ -1,8 +1,9 @@
--- One row per artifact (image digest, repository, folder...) searched for hard-coded secrets by a
--- scan in the assessment period (secret_scans library), judged on private-key findings only:
--- rules or categories naming a private key (Trivy private-key / AsymmetricPrivateKey, gitleaks
--- private-key, trufflehog PrivateKey, detect-secrets "Private Key"). Every such finding of every
--- scan of the artifact in the period counts: a key removed by a later build was still exposed.
+-- Shared by the secret checks: one row per artifact (image digest, repository, folder...) searched
+-- for hard-coded secrets by a scan in the assessment period (secret_scans library). Findings count
+-- when their rule id, category or title matches $finding_pattern (a regular expression over the
+-- lower-cased text; '' = every finding), e.g. 'private[-_ ]?key' for Trivy private-key /
+-- AsymmetricPrivateKey, gitleaks private-key, trufflehog PrivateKey. Every such finding of every scan
+-- of the artifact in the period counts: a secret removed by a later build was still exposed.
 WITH scans_p AS (
     SELECT * FROM secret_scans
     WHERE scanned_at >= $period_start AND scanned_at < $as_of + INTERVAL 1 DAY
@@ -18,8 +19,9 @@ artifacts AS (
 findings AS (
     SELECT p.artifact, p.scanned_at, f.* REPLACE (coalesce(f.suppressed, false) AS suppressed)
     FROM secret_findings f JOIN scans_p p USING (scan_id)
-    WHERE regexp_matches(lower(f.rule_id || ' ' || coalesce(f.category, '') || ' ' || coalesce(f.title, '')),
-                         'private[-_ ]?key')
+    WHERE $finding_pattern = ''
+       OR regexp_matches(lower(f.rule_id || ' ' || coalesce(f.category, '') || ' ' || coalesce(f.title, '')),
+                         $finding_pattern)
 ),
 found AS (
     SELECT artifact,
@@ -29,7 +31,7 @@ found AS (
         coalesce(list(DISTINCT rule_id ORDER BY rule_id) FILTER (WHERE NOT suppressed), []::VARCHAR[])
             AS rule_ids,
         coalesce(list(DISTINCT coalesce(title, category, rule_id) ORDER BY coalesce(title, category, rule_id))
-                 FILTER (WHERE NOT suppressed), []::VARCHAR[]) AS key_types,
+                 FILTER (WHERE NOT suppressed), []::VARCHAR[]) AS finding_types,
         coalesce(list(DISTINCT layer_digest ORDER BY layer_digest)
                  FILTER (WHERE NOT suppressed AND layer_digest IS NOT NULL), []::VARCHAR[]) AS layers,
         coalesce(list(DISTINCT coalesce(target, '?') || coalesce(':' || start_line, '')
@@ -57,7 +59,7 @@ judged AS (
     SELECT a.*, coalesce(f.open_findings, 0) AS open_findings,
         coalesce(f.suppressed_findings, 0) AS suppressed_findings,
         coalesce(f.rule_ids, []::VARCHAR[]) AS rule_ids,
-        coalesce(f.key_types, []::VARCHAR[]) AS key_types,
+        coalesce(f.finding_types, []::VARCHAR[]) AS finding_types,
         coalesce(f.layers, []::VARCHAR[]) AS layers,
         coalesce(f.locations, []::VARCHAR[]) AS locations,
         f.first_found, f.last_found, f.finding_rec, f.suppressed_rec, f.suppression,
@@ -78,17 +80,17 @@ SELECT
             'the image runs only in namespaces outside the declared CDE and connected scope ('
             || array_to_string(namespaces, ', ') || ')'
         WHEN open_findings > 0 THEN
-            open_findings || ' private key(s) found (' || array_to_string(rule_ids, ', ') || ') by '
+            open_findings || ' ' || $finding_noun || '(s) found (' || array_to_string(rule_ids, ', ') || ') by '
             || CASE WHEN CAST(first_found AS DATE) = CAST(last_found AS DATE)
                     THEN 'the scan of ' || CAST(first_found AS DATE)
                     ELSE 'scans from ' || CAST(first_found AS DATE) || ' to ' || CAST(last_found AS DATE) END
             || CASE WHEN last_found < last_scanned_at
                     THEN '; the latest scan (' || CAST(last_scanned_at AS DATE) || ') found none, '
-                         || 'but the exposed key still needs replacing'
+                         || 'but ' || $remedy
                     ELSE '' END
         WHEN suppressed_findings > 0 THEN
-            'only suppressed private-key findings (' || suppressed_findings || '): ' || suppression
-        ELSE 'no private key found by ' || scans_in_period || ' scan(s) in the period, the latest on '
+            'only suppressed ' || $finding_noun || ' findings (' || suppressed_findings || '): ' || suppression
+        ELSE 'no ' || $finding_noun || ' found by ' || scans_in_period || ' scan(s) in the period, the latest on '
             || CAST(last_scanned_at AS DATE)
     END AS reason,
     CASE WHEN zone IS DISTINCT FROM 'out_of_scope' AND open_findings > 0 THEN finding_rec.sha
@@ -98,6 +100,6 @@ SELECT
          WHEN zone IS DISTINCT FROM 'out_of_scope' AND suppressed_findings > 0 THEN suppressed_rec.loc
          ELSE scan_rec.loc END AS locator,
     artifact, artifact_kind, image_repo, image_digest, zone, scanners, scans_in_period,
-    CAST(last_scanned_at AS DATE) AS last_scanned_at, open_findings AS key_findings, rule_ids, key_types,
+    CAST(last_scanned_at AS DATE) AS last_scanned_at, open_findings, rule_ids, finding_types,
     locations, layers, suppressed_findings, suppression
 FROM judged
