@@ -126,7 +126,7 @@ Manifest key fingerprint (SHA-256 of the raw 32-byte Ed25519 public key):
 
 1. Obtain this fingerprint (or the public key file) from the entity through a channel other than
    this pack, and compare.
-2. Offline, with auditkit installed (`pip install pci-auditkit`):
+2. Offline, with auditkit available (the pci-auditkit package on PyPI):
 
        auditkit verify PACK_DIR_OR_ZIP --trust manifest-signing-key.pub.pem
 
