@@ -7,8 +7,6 @@ exit codes in one place (``_common.run_cli``): 0 success, 1 a check failed,
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from auditkit import __version__
@@ -55,5 +53,7 @@ def run(args: list[str] | None = None) -> int:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(run())
+    """Run the CLI as the console script does (see :mod:`auditkit.__main__`)."""
+    from auditkit.__main__ import main as console_main
+
+    console_main()
