@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from auditkit.errors import CatalogError, InputError, NotFoundError
-from auditkit.ingest.safeload import load_yaml_file_text
 from auditkit.resources import controls_dir
+from auditkit.safeload import load_yaml_file_text
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 PARAM_TYPES = ("integer", "number", "string", "boolean", "date", "list")

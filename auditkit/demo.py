@@ -16,11 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditkit.calendar import add_months
 from auditkit.catalog import load_catalog
 from auditkit.clock import claimed_now
-from auditkit.engine import RunSummary, add_months, evaluate
+from auditkit.engine import evaluate
 from auditkit.errors import InternalError
 from auditkit.ingest import IngestOptions, IngestResult, ingest_paths
+from auditkit.outcomes import RunSummary
 from auditkit.pack.build import PackResult, build_pack
 from auditkit.resources import sample_data_dir
 from auditkit.store import open_store

@@ -10,15 +10,15 @@ evaluation is one transaction: a failing check stores nothing.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import duckdb
 
 from auditkit import __version__
+from auditkit.calendar import add_months
 from auditkit.catalog import (
     Catalog,
     Check,
@@ -27,6 +27,7 @@ from auditkit.catalog import (
     library_params,
 )
 from auditkit.errors import CheckExecutionError, ConfigError
+from auditkit.outcomes import CheckOutcome, RunSummary
 from auditkit.registers import Registers, load_registers
 from auditkit.results import (
     ROWS_TABLE,
@@ -40,77 +41,6 @@ from auditkit.rollup import CheckState, RequirementInput, RequirementResult, rol
 from auditkit.scope import stage_scope, stage_snapshots
 from auditkit.store import first_row, lockdown
 from auditkit.workspace import Workspace, WorkspaceConfig
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Calendar-month arithmetic (Jan 31 + 1 month = Feb 28/29)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
-@dataclass
-class CheckOutcome:
-    """One check's outcome in a run."""
-
-    check_id: str
-    title: str
-    severity: str
-    state: str
-    reason: str
-    population: int = 0
-    passed: int = 0
-    failed: int = 0
-    excepted: int = 0
-    not_applicable: int = 0
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return dict(self.__dict__)
-
-
-@dataclass
-class RunSummary:
-    """What ``evaluate`` returns: the run id and its results."""
-
-    run_id: int
-    as_of: dt.date
-    period_start: dt.date
-    period_end: dt.date
-    framework: str
-    checks: list[CheckOutcome]
-    requirements: list[RequirementResult]
-
-    def counts(self) -> dict[str, int]:
-        """Requirements per result."""
-        out: dict[str, int] = {}
-        for req in self.requirements:
-            out[req.result] = out.get(req.result, 0) + 1
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "run_id": self.run_id,
-            "as_of": self.as_of.isoformat(),
-            "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
-            "framework": self.framework,
-            "counts": self.counts(),
-            "requirements": [
-                {
-                    "requirement": r.id,
-                    "title": r.title,
-                    "result": r.result,
-                    "basis": r.basis,
-                    "compensating_control": r.compensating_control,
-                    "customized_approach": r.customized_approach,
-                    "checks": list(r.checks),
-                }
-                for r in self.requirements
-            ],
-            "checks": [c.to_json() for c in self.checks],
-        }
 
 
 def check_params(check: Check, overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:

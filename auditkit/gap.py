@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from auditkit.errors import ConfigError, InputError, NotFoundError
-from auditkit.ingest.safeload import load_yaml_file_text
+from auditkit.safeload import load_yaml_file_text
 from auditkit.store import first_row
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4, "unknown": 5}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from auditkit.errors import ConfigError, InputError
-from auditkit.ingest.safeload import load_yaml_file_text
+from auditkit.safeload import load_yaml_file_text
 
 EXCEPTION_KINDS = ("false_positive", "compensating_control", "risk_acceptance")
 WORKSHEET_FIELDS = (

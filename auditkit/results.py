@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from auditkit.catalog import CONTRACT_COLUMNS, ROW_STATUSES, Check
 from auditkit.errors import CheckExecutionError
+from auditkit.outcomes import CheckOutcome
 from auditkit.registers import Registers
 from auditkit.store import first_row
-
-if TYPE_CHECKING:
-    from auditkit.engine import CheckOutcome
 
 ROWS_TABLE = "_auditkit_check_rows"
 

@@ -7,6 +7,8 @@ always bound; identifiers come only from our own code and catalog.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import tomli_w
 
 from auditkit.errors import InternalError, WorkspaceBusyError, WorkspaceError
-from auditkit.workspace import Workspace
+from auditkit.workspace import CONFIG_NAME, Scope, Workspace, default_config, load_config
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
 SCHEMA_VERSION = "1"
@@ -134,3 +137,33 @@ def lockdown(con: duckdb.DuckDBPyConnection) -> None:
     """
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
+
+
+def init_workspace(
+    root: Path,
+    *,
+    organisation: str,
+    entity_type: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    scope: Scope | None = None,
+    force: bool = False,
+) -> Workspace:
+    """Create ``root/auditkit.toml`` and the empty store."""
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = root / CONFIG_NAME
+    if config_path.exists() and not force:
+        raise WorkspaceError(f"{CONFIG_NAME} already exists (use --force to overwrite)", path=root)
+    doc = default_config(organisation, entity_type, period_start, period_end, scope)
+    text = (
+        "# auditkit workspace configuration; see docs/workspace.md for every key.\n"
+        + tomli_w.dumps(doc)
+    )
+    tmp = config_path.with_suffix(".toml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, config_path)
+    load_config(config_path)  # validate what we wrote
+    ws = Workspace(root)
+    with ws.lock():
+        create_store(ws)
+    return ws

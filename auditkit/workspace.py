@@ -181,38 +181,6 @@ def default_config(
     }
 
 
-def init_workspace(
-    root: Path,
-    *,
-    organisation: str,
-    entity_type: str,
-    period_start: dt.date,
-    period_end: dt.date,
-    scope: Scope | None = None,
-    force: bool = False,
-) -> Workspace:
-    """Create ``root/auditkit.toml`` and the empty store."""
-    from auditkit.store import create_store
-
-    root.mkdir(parents=True, exist_ok=True)
-    config_path = root / CONFIG_NAME
-    if config_path.exists() and not force:
-        raise WorkspaceError(f"{CONFIG_NAME} already exists (use --force to overwrite)", path=root)
-    doc = default_config(organisation, entity_type, period_start, period_end, scope)
-    text = (
-        "# auditkit workspace configuration; see docs/workspace.md for every key.\n"
-        + tomli_w.dumps(doc)
-    )
-    tmp = config_path.with_suffix(".toml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, config_path)
-    load_config(config_path)  # validate what we wrote
-    ws = Workspace(root)
-    with ws.lock():
-        create_store(ws)
-    return ws
-
-
 # -- parsing and validation -------------------------------------------------
 
 _TOP_KEYS = {

@@ -186,8 +186,7 @@ def prepare_data(flows: int, events: int, *, own: bool = False) -> list[Path]:
 def child_auditkit(workdir: Path, files: list[Path]) -> None:
     """Ingest ``files`` into a fresh workspace with auditkit."""
     from auditkit.ingest import IngestOptions, ingest_paths
-    from auditkit.store import open_store
-    from auditkit.workspace import init_workspace
+    from auditkit.store import init_workspace, open_store
 
     ws = init_workspace(
         workdir / "ws",

@@ -10,7 +10,8 @@ import typer
 
 from auditkit.cli._common import JsonOpt, WorkspaceOpt, print_json, say, workspace
 from auditkit.errors import ConfigError
-from auditkit.workspace import ENTITY_TYPES, init_workspace
+from auditkit.store import init_workspace
+from auditkit.workspace import ENTITY_TYPES
 
 
 def _last_quarter(today: dt.date) -> tuple[dt.date, dt.date]:

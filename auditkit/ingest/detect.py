@@ -6,7 +6,7 @@ import json
 
 from auditkit.errors import InputError, UnsupportedFormatError
 from auditkit.ingest.base import HEAD_BYTES, Format, Sniff, SourceFile, decode_utf8
-from auditkit.ingest.safeload import load_yaml_documents, loads_json
+from auditkit.safeload import load_yaml_documents, loads_json
 
 
 def sniff(source: SourceFile) -> Sniff:

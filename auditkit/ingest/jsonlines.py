@@ -39,7 +39,7 @@ import duckdb
 
 from auditkit.errors import InputError
 from auditkit.ingest.base import BadRecord, LoadContext
-from auditkit.ingest.safeload import loads_json
+from auditkit.safeload import loads_json
 from auditkit.store import first_row
 
 RAW_TABLE = "_auditkit_lines_raw"

@@ -24,7 +24,7 @@ from auditkit.ingest.jsonlines import (
     stage_records,
     utc_time_sql,
 )
-from auditkit.ingest.safeload import pointer
+from auditkit.safeload import pointer
 
 PARSER_VERSION = "1"
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff, parse_time
-from auditkit.ingest.safeload import pointer
+from auditkit.safeload import pointer
 
 PARSER_VERSION = "1"
 

@@ -28,7 +28,7 @@ from auditkit.ingest.base import (
     as_dict,
     text_or_none,
 )
-from auditkit.ingest.safeload import loads_json, pointer
+from auditkit.safeload import loads_json, pointer
 
 PARSER_VERSION = "1"
 

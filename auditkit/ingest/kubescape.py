@@ -23,7 +23,7 @@ from auditkit.ingest.base import (
     parse_time,
     text_or_none,
 )
-from auditkit.ingest.safeload import pointer
+from auditkit.safeload import pointer
 
 PARSER_VERSION = "1"
 

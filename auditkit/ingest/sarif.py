@@ -30,8 +30,8 @@ from auditkit.ingest.base import (
     severity_from_score,
     text_or_none,
 )
-from auditkit.ingest.safeload import pointer
 from auditkit.ingest.trivy import split_image_ref
+from auditkit.safeload import pointer
 
 PARSER_VERSION = "1"
 

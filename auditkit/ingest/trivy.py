@@ -23,7 +23,7 @@ from auditkit.ingest.base import (
     normalize_severity,
     parse_time,
 )
-from auditkit.ingest.safeload import pointer
+from auditkit.safeload import pointer
 
 PARSER_VERSION = "1"
 

@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.x509.oid import NameOID
 
 from auditkit.errors import KeyMaterialError
-from auditkit.pack.pdfsign import (
+from auditkit.pack.certs import (
     BINDING_URI_PREFIX,
     has_signing_key_usage,
     is_self_signed_ca,

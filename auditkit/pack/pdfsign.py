@@ -44,12 +44,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils import generic
@@ -65,12 +65,9 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from auditkit.errors import InputError, InternalError, PackError
 from auditkit.pack.archive import PackSource
+from auditkit.pack.certs import has_signing_key_usage, is_self_signed_ca, manifest_key_binding
+from auditkit.pack.keys import SigningMaterial
 
-if TYPE_CHECKING:
-    from auditkit.pack.keys import SigningMaterial
-
-#: subjectAltName URI prefix in the leaf certificate that names the manifest key.
-BINDING_URI_PREFIX = "urn:auditkit:manifest-key:sha256:"
 #: Name of the (invisible) signature form field auditkit creates.
 SIGNATURE_FIELD_NAME = "AuditkitEvidencePackSignature"
 _SUBFILTER = "/ETSI.CAdES.detached"
@@ -96,53 +93,6 @@ def _quiet_pyhanko() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-
-
-def manifest_key_binding(cert: x509.Certificate) -> str | None:
-    """Return the manifest-key fingerprint a leaf certificate vouches for, if any.
-
-    Returns ``None`` when the certificate has no binding URI; a certificate
-    with several different binding URIs is treated as having none.
-    """
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        return None
-    found = {
-        uri[len(BINDING_URI_PREFIX) :]
-        for uri in san.value.get_values_for_type(x509.UniformResourceIdentifier)
-        if uri.startswith(BINDING_URI_PREFIX)
-    }
-    if len(found) != 1:
-        return None
-    return found.pop()
-
-
-def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """True when ``issuer``'s key signed ``cert`` (names and signature checked)."""
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
-def is_self_signed_ca(cert: x509.Certificate) -> bool:
-    """True for a self-signed certificate with BasicConstraints CA=true."""
-    try:
-        ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        return False
-    return bool(ca) and issued_by(cert, cert)
-
-
-def has_signing_key_usage(cert: x509.Certificate) -> bool:
-    """True when the certificate allows digitalSignature and nonRepudiation."""
-    try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound:
-        return False
-    return bool(usage.digital_signature and usage.content_commitment)
 
 
 def _claimed_utc(claimed_time: dt.datetime) -> dt.datetime:

@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from auditkit.engine import add_months
+from auditkit.calendar import add_months
 from auditkit.history import diff_runs, previous_run
 from auditkit.store import first_row
 

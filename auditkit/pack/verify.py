@@ -59,6 +59,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from auditkit.errors import KeyMaterialError, PackError
 from auditkit.pack.archive import PackSource, open_pack_source
+from auditkit.pack.certs import is_self_signed_ca
 from auditkit.pack.keys import (
     PACK_CHAIN_PATH,
     certificate_fingerprint,
@@ -76,7 +77,6 @@ from auditkit.pack.manifest import (
 )
 from auditkit.pack.pdfsign import (
     PdfValidation,
-    is_self_signed_ca,
     read_pack_root,
     signer_manifest_key,
     validate_signed_pdf,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from auditkit.store import open_store
-from auditkit.workspace import Workspace, init_workspace
+from auditkit.store import init_workspace, open_store
+from auditkit.workspace import Workspace
 from tests.conftest import CliResult, CliRunner
 
 # Every table an ingest can write to.

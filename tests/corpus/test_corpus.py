@@ -20,9 +20,8 @@ from typing import Any
 import pytest
 
 from auditkit.ingest import IngestOptions, ingest_file
-from auditkit.ingest.safeload import load_yaml_file_text
-from auditkit.store import open_store
-from auditkit.workspace import init_workspace
+from auditkit.safeload import load_yaml_file_text
+from auditkit.store import init_workspace, open_store
 
 HERE = Path(__file__).resolve().parent
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"

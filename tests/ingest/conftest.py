@@ -13,8 +13,7 @@ import duckdb
 import pytest
 
 from auditkit.ingest import IngestOptions, IngestResult, ingest_file
-from auditkit.store import open_store
-from auditkit.workspace import init_workspace
+from auditkit.store import init_workspace, open_store
 
 
 @dataclass

@@ -20,7 +20,7 @@ from auditkit.pack.keys import (
     load_signing_material,
     write_public_material,
 )
-from auditkit.pack.pdfsign import manifest_key_binding
+from auditkit.pack.certs import manifest_key_binding
 
 
 def _mode(path: Path) -> int:
