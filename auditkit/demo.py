@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditkit.calendar import add_months
-from auditkit.catalog import load_catalog
 from auditkit.clock import claimed_now
-from auditkit.engine import evaluate
 from auditkit.errors import InternalError
+from auditkit.evaluate.catalog import load_catalog
+from auditkit.evaluate.engine import evaluate
+from auditkit.evaluate.outcomes import RunSummary
 from auditkit.ingest import IngestOptions, IngestResult, ingest_paths
-from auditkit.outcomes import RunSummary
 from auditkit.pack.build import PackResult, build_pack
 from auditkit.resources import sample_data_dir
 from auditkit.store import open_store
@@ -95,7 +95,7 @@ def run_demo(
     on_step: Callable[[str], None] | None = None,
 ) -> DemoResult:
     """Run the whole chain on the sample data and write the pack to ``out``."""
-    from auditkit.pack.keys import (
+    from auditkit.sign.keys import (
         MANIFEST_PRIVATE_KEY_FILE,
         generate_ephemeral,
         load_signing_material,

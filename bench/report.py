@@ -55,10 +55,10 @@ SPREAD = (
 
 def make_workspace(ws: Path) -> None:
     """mini fixture -> ingest -> evaluate (run 1) -> keys."""
-    from auditkit.catalog import load_catalog
-    from auditkit.engine import evaluate
+    from auditkit.evaluate.catalog import load_catalog
+    from auditkit.evaluate.engine import evaluate
     from auditkit.ingest import IngestOptions, ingest_paths
-    from auditkit.pack.keys import generate_keys
+    from auditkit.sign.keys import generate_keys
     from auditkit.store import create_store, open_store
     from auditkit.workspace import Workspace
 
@@ -96,7 +96,7 @@ def _evidence_sql(check: str, columns: tuple[str, ...]) -> str:
 
 def add_synthetic_run(ws: Path, findings: int) -> int:
     """Insert run 2 with ``findings`` failing items (set-based SQL); return its id."""
-    from auditkit.catalog import load_catalog
+    from auditkit.evaluate.catalog import load_catalog
     from auditkit.store import open_store
     from auditkit.workspace import Workspace
 
@@ -174,10 +174,10 @@ def add_synthetic_run(ws: Path, findings: int) -> int:
 
 def child(ws: Path, run_id: int, out: Path) -> None:
     """Build the pack; print one JSON line with the figures."""
-    from auditkit.catalog import load_catalog
     from auditkit.errors import CatalogError
+    from auditkit.evaluate.catalog import load_catalog
     from auditkit.pack.build import build_pack
-    from auditkit.pack.keys import load_signing_material
+    from auditkit.sign.keys import load_signing_material
     from auditkit.store import open_store
     from auditkit.workspace import Workspace
 

@@ -198,12 +198,12 @@ def test_second_writer_gets_workspace_busy(cli: CliRunner, mini_workspace: Path)
 def test_internal_errors_exit_3_without_traceback(
     cli: CliRunner, monkeypatch, mini_workspace: Path
 ) -> None:
-    import auditkit.engine
+    import auditkit.evaluate.engine
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(auditkit.engine, "stage_scope", boom)
+    monkeypatch.setattr(auditkit.evaluate.engine, "stage_scope", boom)
     monkeypatch.delenv("AUDITKIT_DEBUG", raising=False)
     res = cli("evaluate", "-w", mini_workspace)
     assert res.code == 3

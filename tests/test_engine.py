@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditkit.rollup import CheckState, RequirementInput, roll_up
+from auditkit.evaluate.rollup import CheckState, RequirementInput, roll_up
 from tests.conftest import CliRunner, use_mini_framework
 
 CHECK_YAML = """\

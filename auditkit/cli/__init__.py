@@ -50,10 +50,3 @@ _controls.register(app)
 def run(args: list[str] | None = None) -> int:
     """Run the CLI with ``args`` and return the exit code (used by tests)."""
     return run_cli(app, args)
-
-
-def main() -> None:
-    """Run the CLI as the console script does (see :mod:`auditkit.__main__`)."""
-    from auditkit.__main__ import main as console_main
-
-    console_main()

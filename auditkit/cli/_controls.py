@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from auditkit.catalog import Catalog, load_catalog
 from auditkit.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -17,6 +16,7 @@ from auditkit.cli._common import (
     say,
 )
 from auditkit.errors import WorkspaceError
+from auditkit.evaluate.catalog import Catalog, load_catalog
 from auditkit.workspace import find_workspace
 
 ControlsOpt = Annotated[

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from auditkit.catalog import load_catalog
 from auditkit.cli._common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -22,8 +21,9 @@ from auditkit.cli._common import (
     workspace,
 )
 from auditkit.clock import claimed_now
-from auditkit.engine import evaluate as run_evaluation
 from auditkit.errors import ConfigError
+from auditkit.evaluate.catalog import load_catalog
+from auditkit.evaluate.engine import evaluate as run_evaluation
 from auditkit.store import open_store
 
 FAIL_ON = {"not-in-place": ("Not in Place",), "not-tested": ("Not in Place", "Not Tested")}

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from auditkit.catalog import load_catalog
 from auditkit.cli._common import (
     JsonOpt,
     WorkspaceOpt,
@@ -20,6 +19,7 @@ from auditkit.cli._common import (
 )
 from auditkit.clock import claimed_now
 from auditkit.errors import ConfigError, NotFoundError
+from auditkit.evaluate.catalog import load_catalog
 from auditkit.store import first_row, open_store
 
 RunOpt = Annotated[int | None, typer.Option("--run", help="Run id (default: the latest run).")]
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
 
         Example: auditkit diff 2          (run 2 against the run before it)
         """
-        from auditkit.history import diff_runs
+        from auditkit.history.diff import diff_runs
 
         if len(runs) not in (1, 2):
             raise ConfigError("give RUN_B, or RUN_A RUN_B")
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         with open_store(ws, write=False) as con:
             result = diff_runs(con, run_a, run_b)
         if out is not None:
-            from auditkit.pack.analysis import write_diff_workbook
+            from auditkit.report.analysis import write_diff_workbook
 
             write_diff_workbook(result, out)
         if json_out:
@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
 
         Needs no signing key. Example: auditkit gap --plan remediation-plan.yaml
         """
-        from auditkit.gap import gap_analysis, load_plan
+        from auditkit.history.gap import gap_analysis, load_plan
 
         ws = workspace(workspace_dir)
         entries = load_plan(plan)
@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
             run_id = run if run is not None else _latest_run(con)
             items = gap_analysis(con, run_id, entries)
         if out is not None:
-            from auditkit.pack.analysis import write_gap_workbook
+            from auditkit.report.analysis import write_gap_workbook
 
             write_gap_workbook(items, out, run_id)
         if json_out:
@@ -200,7 +200,7 @@ def register(app: typer.Typer) -> None:
         Example: auditkit sample --run 2 --check users_inactive_accounts --size 10 --seed 4711
         --stratify account_status
         """
-        from auditkit.sampling import draw_sample, write_sample
+        from auditkit.history.sampling import draw_sample, write_sample
 
         ws = workspace(workspace_dir)
         who = selected_by or getpass.getuser()
@@ -238,7 +238,7 @@ def register(app: typer.Typer) -> None:
 
         Example: auditkit timeliness --run 2 --json
         """
-        from auditkit.timeliness import summarise_run, timeliness
+        from auditkit.history.timeliness import summarise_run, timeliness
 
         ws = workspace(workspace_dir)
         catalog = load_catalog(ws.config.controls_dirs)

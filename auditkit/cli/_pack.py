@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from auditkit.catalog import load_catalog
 from auditkit.cli._common import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -22,6 +21,7 @@ from auditkit.cli._common import (
 )
 from auditkit.clock import claimed_now
 from auditkit.errors import ConfigError, KeyMaterialError
+from auditkit.evaluate.catalog import load_catalog
 from auditkit.pack.build import PackResult
 
 
@@ -72,15 +72,15 @@ def register(app: typer.Typer) -> None:
         Example: auditkit report --run 1 --out ./q3-pack --zip
         """
         from auditkit.pack.build import build_pack
-        from auditkit.pack.keys import load_signing_material
+        from auditkit.sign.keys import load_signing_material
         from auditkit.store import open_store
 
         ws = workspace(workspace_dir)
         if output_format not in ("pack", "oscal"):
             raise ConfigError("--format must be pack or oscal")
         if output_format == "oscal":
-            from auditkit.oscal import write_oscal
-            from auditkit.pack.data import load_run
+            from auditkit.report.data import load_run
+            from auditkit.report.oscal import write_oscal
 
             with open_store(ws, write=False) as con:
                 loaded = load_run(con, run, load_catalog(ws.config.controls_dirs))

@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
 
         Example: auditkit keygen -w ./q3-audit
         """
-        from auditkit.pack.keys import generate_keys
+        from auditkit.sign.keys import generate_keys
 
         ws = workspace(workspace_dir)
         with ws.lock():

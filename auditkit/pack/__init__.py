@@ -1,1 +1,1 @@
-"""The evidence pack: signing keys, PDF signature, signed manifest, archive, verify."""
+"""Pack: assemble a signed evidence pack (build) and verify one offline (verify)."""

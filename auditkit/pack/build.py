@@ -22,18 +22,18 @@ from typing import Any
 import duckdb
 
 from auditkit import __version__
-from auditkit.catalog import Catalog
 from auditkit.errors import UserError
-from auditkit.oscal import write_oscal
-from auditkit.pack import charts
-from auditkit.pack.analysis import analysis_sheets
-from auditkit.pack.data import RESULTS, RunReport, load_run
-from auditkit.pack.evidence import CsvJob, write_parquet_evidence
-from auditkit.pack.limits import PackLimits, WorkbookPlan
-from auditkit.pack.pdf import RenderJob, render_html
-from auditkit.pack.periods import PeriodEvidence, changes_since_previous, period_evidence
-from auditkit.pack.workbook import ExtraSheet, write_workbook
-from auditkit.registers import WORKSHEET_FIELDS
+from auditkit.evaluate.catalog import Catalog
+from auditkit.evaluate.registers import WORKSHEET_FIELDS
+from auditkit.report import charts
+from auditkit.report.analysis import analysis_sheets
+from auditkit.report.data import RESULTS, RunReport, load_run
+from auditkit.report.evidence import CsvJob, write_parquet_evidence
+from auditkit.report.limits import PackLimits, WorkbookPlan
+from auditkit.report.oscal import write_oscal
+from auditkit.report.pdf import RenderJob, render_html
+from auditkit.report.periods import PeriodEvidence, changes_since_previous, period_evidence
+from auditkit.report.workbook import ExtraSheet, write_workbook
 
 ATTESTATIONS_PER_REQUIREMENT = 8
 RESULT_ABBREVIATIONS = {
@@ -302,10 +302,10 @@ def _build_pack(
     limits: PackLimits | None = None,
     extra_sheets: Sequence[ExtraSheet] = (),
 ) -> PackResult:
-    from auditkit.pack.archive import write_deterministic_zip
-    from auditkit.pack.keys import write_public_material
-    from auditkit.pack.manifest import build_and_sign_manifest
-    from auditkit.pack.pdfsign import sign_pdf
+    from auditkit.sign.archive import write_deterministic_zip
+    from auditkit.sign.keys import write_public_material
+    from auditkit.sign.manifest import build_and_sign_manifest
+    from auditkit.sign.pdfsign import sign_pdf
 
     limits = limits or PackLimits()
     claimed = _utc(claimed_time)

@@ -9,7 +9,7 @@ A tampered or hostile pack yields a :class:`VerifyReport` with failed checks.
 
 Checks, in report order:
 
-``container``           the folder/zip is safe to read (see :mod:`auditkit.pack.archive`);
+``container``           the folder/zip is safe to read (see :mod:`auditkit.sign.archive`);
 ``envelope``            ``manifest.dsse.json`` is a DSSE envelope with payloadType
                         ``application/vnd.in-toto+json``;
 ``manifest-signature``  an Ed25519 signature verifies over the DSSE PAE, *before*
@@ -37,7 +37,7 @@ Trust (the ``trust`` argument):
   only.  The manifest key is the one shipped in the pack and is *not
   independently pinned*; it is accepted only because the report.pdf signer
   certificate, issued by the pinned root, names its fingerprint in a
-  subjectAltName URI (see :mod:`auditkit.pack.keys`).  Without that binding an
+  subjectAltName URI (see :mod:`auditkit.sign.keys`).  Without that binding an
   attacker could keep the signed report.pdf and re-sign swapped evidence with
   a key of their own.
 
@@ -58,14 +58,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from auditkit.errors import KeyMaterialError, PackError
-from auditkit.pack.archive import PackSource, open_pack_source
-from auditkit.pack.certs import is_self_signed_ca
-from auditkit.pack.keys import (
+from auditkit.sign.archive import PackSource, open_pack_source
+from auditkit.sign.certs import is_self_signed_ca
+from auditkit.sign.keys import (
     PACK_CHAIN_PATH,
     certificate_fingerprint,
     ed25519_fingerprint,
 )
-from auditkit.pack.manifest import (
+from auditkit.sign.manifest import (
     MANIFEST_NAME,
     MAX_MANIFEST_BYTES,
     Envelope,
@@ -75,7 +75,7 @@ from auditkit.pack.manifest import (
     parse_statement,
     read_pack_manifest_key,
 )
-from auditkit.pack.pdfsign import (
+from auditkit.sign.pdfsign import (
     PdfValidation,
     read_pack_root,
     signer_manifest_key,

@@ -42,8 +42,7 @@ def _kill_inside_the_load(ws: Workspace, path: Path) -> bool:
     assert not wal.exists()
     start_size = db.stat().st_size
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from auditkit.cli import main; main()", "ingest", str(path)]
-        + ["-w", str(ws.root)],
+        [sys.executable, "-m", "auditkit", "ingest", str(path)] + ["-w", str(ws.root)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -18,8 +18,8 @@ import pytest
 import tomli_w
 import yaml
 
-from auditkit.catalog import load_catalog
-from auditkit.engine import evaluate
+from auditkit.evaluate.catalog import load_catalog
+from auditkit.evaluate.engine import evaluate
 from auditkit.ingest import IngestOptions, ingest_file
 from auditkit.store import open_store
 from auditkit.workspace import Workspace

@@ -13,9 +13,9 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from auditkit.pack.keys import SigningMaterial, generate_ephemeral, write_public_material
-from auditkit.pack.manifest import build_and_sign_manifest
-from auditkit.pack.pdfsign import sign_pdf
+from auditkit.sign.keys import SigningMaterial, generate_ephemeral, write_public_material
+from auditkit.sign.manifest import build_and_sign_manifest
+from auditkit.sign.pdfsign import sign_pdf
 
 CLAIMED = dt.datetime(2025, 3, 4, 5, 6, 7, tzinfo=dt.UTC)
 REASON = "PCI DSS v4.0.1 evidence pack"

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from auditkit.errors import PackError
-from auditkit.pack.archive import (
+from auditkit.pack.verify import verify_pack
+from auditkit.sign.archive import (
     DirectorySource,
     ZipLimits,
     ZipSource,
@@ -19,7 +20,6 @@ from auditkit.pack.archive import (
     open_pack_source,
     write_deterministic_zip,
 )
-from auditkit.pack.verify import verify_pack
 
 BOMB_BYTES = 200 << 20
 

@@ -13,14 +13,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from auditkit.errors import KeyMaterialError
-from auditkit.pack import keys
-from auditkit.pack.keys import (
+from auditkit.sign import keys
+from auditkit.sign.certs import manifest_key_binding
+from auditkit.sign.keys import (
     SigningMaterial,
     generate_keys,
     load_signing_material,
     write_public_material,
 )
-from auditkit.pack.certs import manifest_key_binding
 
 
 def _mode(path: Path) -> int:

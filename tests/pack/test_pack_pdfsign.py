@@ -13,8 +13,8 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from auditkit.errors import InternalError
-from auditkit.pack.keys import SigningMaterial
-from auditkit.pack.pdfsign import SIGNATURE_FIELD_NAME, sign_pdf, validate_signed_pdf
+from auditkit.sign.keys import SigningMaterial
+from auditkit.sign.pdfsign import SIGNATURE_FIELD_NAME, sign_pdf, validate_signed_pdf
 
 
 def test_pdfsig_reports_valid_and_whole_document(signed_pdf: Path) -> None:

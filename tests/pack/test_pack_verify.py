@@ -16,17 +16,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from auditkit.errors import InternalError, KeyMaterialError, PackError
-from auditkit.pack.archive import write_deterministic_zip
-from auditkit.pack.keys import PACK_CHAIN_PATH, PACK_MANIFEST_KEY_PATH, SigningMaterial
-from auditkit.pack.keys import write_public_material as write_public
-from auditkit.pack.manifest import (
+from auditkit.pack.verify import CHECK_NAMES, VerifyReport, verify_pack
+from auditkit.sign.archive import write_deterministic_zip
+from auditkit.sign.keys import PACK_CHAIN_PATH, PACK_MANIFEST_KEY_PATH, SigningMaterial
+from auditkit.sign.keys import write_public_material as write_public
+from auditkit.sign.manifest import (
     MANIFEST_NAME,
     PAYLOAD_TYPE,
     build_and_sign_manifest,
     pae,
 )
-from auditkit.pack.pdfsign import sign_pdf
-from auditkit.pack.verify import CHECK_NAMES, VerifyReport, verify_pack
+from auditkit.sign.pdfsign import sign_pdf
 
 Predicate = Callable[[str], dict[str, Any]]
 PACK_FILES = [

@@ -25,12 +25,12 @@ from typing import Any
 
 import pytest
 
-from auditkit.catalog import load_catalog
-from auditkit.engine import evaluate
+from auditkit.evaluate.catalog import load_catalog
+from auditkit.evaluate.engine import evaluate
 from auditkit.ingest import IngestOptions, ingest_paths
 from auditkit.pack.build import PackResult, build_pack
-from auditkit.pack.keys import SigningMaterial, generate_keys, load_signing_material
-from auditkit.pack.limits import PackLimits
+from auditkit.report.limits import PackLimits
+from auditkit.sign.keys import SigningMaterial, generate_keys, load_signing_material
 from auditkit.store import create_store, open_store
 from auditkit.workspace import Workspace
 from tests.conftest import FIXTURES

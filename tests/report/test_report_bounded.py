@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from auditkit.catalog import load_catalog
+from auditkit.evaluate.catalog import load_catalog
 from auditkit.pack.build import report_context
-from auditkit.pack.data import SAMPLE_PER_CHECK, load_run
-from auditkit.pack.limits import PackLimits, WorkbookPlan, fair_share
-from auditkit.pack.pdf import render_html, render_pdf
+from auditkit.report.data import SAMPLE_PER_CHECK, load_run
+from auditkit.report.limits import PackLimits, WorkbookPlan, fair_share
+from auditkit.report.pdf import render_html, render_pdf
 from auditkit.store import open_store
 from auditkit.workspace import Workspace
 from tests.report.conftest import EXTRA_CHECK, Built, add_bulk
@@ -127,7 +127,7 @@ def test_capped_sheets_list_the_pdf_sample_first(ws: Path, tmp_path: Path) -> No
 
     from openpyxl import load_workbook
 
-    from auditkit.pack.workbook import write_workbook
+    from auditkit.report.workbook import write_workbook
 
     workspace = Workspace(ws)
     limits = PackLimits(findings_sheet_rows=300, population_sheet_rows=200)

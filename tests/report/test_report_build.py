@@ -18,8 +18,8 @@ import pytest
 import auditkit.pack.build as build_module
 from auditkit.cli import run as cli_run
 from auditkit.errors import PackError
-from auditkit.pack.limits import PackLimits
 from auditkit.pack.verify import verify_pack
+from auditkit.report.limits import PackLimits
 from auditkit.store import open_store
 from auditkit.workspace import Workspace
 from tests.report.conftest import Built, build

@@ -9,12 +9,12 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-import auditkit.pack.evidence as evidence_module
-from auditkit.catalog import load_catalog
-from auditkit.pack.archive import write_deterministic_zip
-from auditkit.pack.data import load_run
-from auditkit.pack.evidence import write_evidence
+import auditkit.report.evidence as evidence_module
+from auditkit.evaluate.catalog import load_catalog
 from auditkit.pack.verify import verify_pack
+from auditkit.report.data import load_run
+from auditkit.report.evidence import write_evidence
+from auditkit.sign.archive import write_deterministic_zip
 from auditkit.store import open_store
 from auditkit.workspace import Workspace
 from tests.report.conftest import HOSTILE_CHECK, LONG_TEXT, XML_ILLEGAL, Built

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from auditkit.pack.data import SAMPLE_PER_CHECK
+from auditkit.report.data import SAMPLE_PER_CHECK
 from auditkit.store import open_store
 from auditkit.workspace import Workspace
 from tests.report.conftest import EXTRA_CHECK, EXTRA_FAILS, Built
@@ -131,7 +131,7 @@ def test_sample_is_bounded_and_points_to_the_full_lists(built: Built, text: str)
     assert f"evidence/{EXTRA_CHECK}/findings.csv" in flat
     # At most the sample of the bulk findings is printed, plus the bounded examples of the
     # "changes since the previous run" section (new and resolved findings).
-    from auditkit.pack.periods import CHANGES_SHOWN
+    from auditkit.report.periods import CHANGES_SHOWN
 
     assert len(re.findall(r"user:bulk-\d{5}", text)) <= SAMPLE_PER_CHECK + 2 * CHANGES_SHOWN
 

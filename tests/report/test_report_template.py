@@ -10,7 +10,7 @@ import jinja2
 import pytest
 
 from auditkit.errors import InternalError
-from auditkit.pack.pdf import render_pdf, template_environment, visible
+from auditkit.report.pdf import render_pdf, template_environment, visible
 from auditkit.resources import reports_dir
 from tests.report.conftest import Listener
 from tests.report.test_report_pdf import pdf_objects

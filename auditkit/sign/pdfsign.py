@@ -64,9 +64,9 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from auditkit.errors import InputError, InternalError, PackError
-from auditkit.pack.archive import PackSource
-from auditkit.pack.certs import has_signing_key_usage, is_self_signed_ca, manifest_key_binding
-from auditkit.pack.keys import SigningMaterial
+from auditkit.sign.archive import PackSource
+from auditkit.sign.certs import has_signing_key_usage, is_self_signed_ca, manifest_key_binding
+from auditkit.sign.keys import SigningMaterial
 
 #: Name of the (invisible) signature form field auditkit creates.
 SIGNATURE_FIELD_NAME = "AuditkitEvidencePackSignature"

@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 
 from auditkit.errors import InternalError
-from auditkit.pack.child import ChildJob
+from auditkit.report.child import ChildJob
 from auditkit.resources import reports_dir
 from auditkit.safe_output import terminal_text
 
@@ -138,7 +138,7 @@ def render_pdf_in_process(html_path: Path, pdf_path: Path) -> None:
 class RenderJob:
     """A report render running in a child process; :meth:`wait` collects it.
 
-    The child (:mod:`auditkit.pack.render_worker`) sets its own address-space
+    The child (:mod:`auditkit.report.render_worker`) sets its own address-space
     limit before importing WeasyPrint and gets a wall-clock timeout.
     """
 
@@ -158,7 +158,7 @@ class RenderJob:
             # fontTools stamps font subsets with the time unless this is set.
             env["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
         self._job = ChildJob(
-            "auditkit.pack.render_worker",
+            "auditkit.report.render_worker",
             [str(html_path), str(pdf_path)],
             what="report rendering",
             timeout=timeout,

@@ -19,17 +19,17 @@ import duckdb
 
 from auditkit import __version__
 from auditkit.calendar import add_months
-from auditkit.catalog import (
+from auditkit.errors import CheckExecutionError, ConfigError
+from auditkit.evaluate.catalog import (
     Catalog,
     Check,
     coerce_param,
     library_order,
     library_params,
 )
-from auditkit.errors import CheckExecutionError, ConfigError
-from auditkit.outcomes import CheckOutcome, RunSummary
-from auditkit.registers import Registers, load_registers
-from auditkit.results import (
+from auditkit.evaluate.outcomes import CheckOutcome, RunSummary
+from auditkit.evaluate.registers import Registers, load_registers
+from auditkit.evaluate.results import (
     ROWS_TABLE,
     record_exceptions,
     stage_exceptions,
@@ -37,8 +37,8 @@ from auditkit.results import (
     store_results,
     validate_rows,
 )
-from auditkit.rollup import CheckState, RequirementInput, RequirementResult, roll_up
-from auditkit.scope import stage_scope, stage_snapshots
+from auditkit.evaluate.rollup import CheckState, RequirementInput, RequirementResult, roll_up
+from auditkit.evaluate.scope import stage_scope, stage_snapshots
 from auditkit.store import first_row, lockdown
 from auditkit.workspace import Workspace, WorkspaceConfig
 

@@ -13,7 +13,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from auditkit.pack.data import RESULTS, RequirementView, TrendPoint, VulnAge
+from auditkit.report.data import RESULTS, RequirementView, TrendPoint, VulnAge
 
 RESULT_COLOURS = {
     "In Place": "#2e7d32",

@@ -1,6 +1,6 @@
 """Child process that writes the CSV twin of evidence Parquet files.
 
-See :class:`auditkit.pack.evidence.CsvJob`. Reads only the Parquet files named
+See :class:`auditkit.report.evidence.CsvJob`. Reads only the Parquet files named
 as its arguments and writes each one's ``.csv`` beside it; never opens the store.
 """
 
@@ -12,11 +12,11 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     """Convert each Parquet file in argv to CSV; one error line on stderr on failure."""
-    from auditkit.pack.child import die_with_parent
+    from auditkit.report.child import die_with_parent
 
     die_with_parent()
     from auditkit.errors import AuditkitError
-    from auditkit.pack.evidence import convert_files
+    from auditkit.report.evidence import convert_files
 
     try:
         convert_files([Path(a) for a in argv])

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from auditkit.registers import Registers
+from auditkit.evaluate.registers import Registers
 from auditkit.workspace import Scope
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network

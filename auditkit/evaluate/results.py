@@ -13,10 +13,10 @@ import json
 
 import duckdb
 
-from auditkit.catalog import CONTRACT_COLUMNS, ROW_STATUSES, Check
 from auditkit.errors import CheckExecutionError
-from auditkit.outcomes import CheckOutcome
-from auditkit.registers import Registers
+from auditkit.evaluate.catalog import CONTRACT_COLUMNS, ROW_STATUSES, Check
+from auditkit.evaluate.outcomes import CheckOutcome
+from auditkit.evaluate.registers import Registers
 from auditkit.store import first_row
 
 ROWS_TABLE = "_auditkit_check_rows"

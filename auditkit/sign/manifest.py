@@ -48,8 +48,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from auditkit.errors import InternalError, PackError
-from auditkit.pack.archive import DirectorySource, PackSource, check_member_name, name_key
-from auditkit.pack.keys import PACK_MANIFEST_KEY_PATH, SigningMaterial
+from auditkit.sign.archive import DirectorySource, PackSource, check_member_name, name_key
+from auditkit.sign.keys import PACK_MANIFEST_KEY_PATH, SigningMaterial
 
 MANIFEST_NAME = "manifest.dsse.json"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from auditkit.pack.data import SAMPLE_PER_CHECK, RunReport
+from auditkit.report.data import SAMPLE_PER_CHECK, RunReport
 
 FINDINGS_SHEET_ROWS = 100_000
 POPULATION_SHEET_ROWS = 50_000

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from auditkit.catalog import Catalog
+from auditkit.evaluate.catalog import Catalog
 
 
 @dataclass

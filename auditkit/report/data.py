@@ -28,8 +28,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from auditkit.catalog import Catalog
 from auditkit.errors import NotFoundError
+from auditkit.evaluate.catalog import Catalog
 
 SAMPLE_PER_CHECK = 25
 TREND_MAX_RUNS = 12

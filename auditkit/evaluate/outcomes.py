@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditkit.rollup import RequirementResult
+from auditkit.evaluate.rollup import RequirementResult
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Child process that renders one HTML file to PDF (see auditkit.pack.pdf.RenderJob)."""
+"""Child process that renders one HTML file to PDF (see auditkit.report.pdf.RenderJob)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ def _limit_memory() -> None:
 def main(argv: list[str]) -> int:
     """Render argv[0] (HTML) to argv[1] (PDF); one error line on stderr on failure."""
     _limit_memory()  # before WeasyPrint is imported
-    from auditkit.pack.child import die_with_parent
+    from auditkit.report.child import die_with_parent
 
     die_with_parent()
     from auditkit.errors import AuditkitError
-    from auditkit.pack.pdf import render_pdf_in_process
+    from auditkit.report.pdf import render_pdf_in_process
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)

@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from auditkit.calendar import add_months
-from auditkit.history import diff_runs, previous_run
+from auditkit.history.diff import diff_runs, previous_run
 from auditkit.store import first_row
 
 MAX_SCAN_LANES = 24

@@ -1,7 +1,7 @@
 """Signing material for evidence packs, generated and loaded fully offline.
 
 A key set has two parts: an **Ed25519** key pair that signs the pack manifest
-(a DSSE envelope, :mod:`auditkit.pack.manifest`), and a small **local PKI** for
+(a DSSE envelope, :mod:`auditkit.sign.manifest`), and a small **local PKI** for
 the PDF signature on ``report.pdf``: a self-signed ECDSA P-256 root CA and a
 leaf certificate (digitalSignature + nonRepudiation) issued by it.  ECDSA
 P-256 was checked with poppler's ``pdfsig`` 22.12 ("Signature is Valid",
@@ -48,7 +48,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.x509.oid import NameOID
 
 from auditkit.errors import KeyMaterialError
-from auditkit.pack.certs import (
+from auditkit.sign.certs import (
     BINDING_URI_PREFIX,
     has_signing_key_usage,
     is_self_signed_ca,

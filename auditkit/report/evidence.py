@@ -11,7 +11,7 @@ Streaming end to end, in two steps:
    OWASP formula defence: a text cell a spreadsheet would take for a formula
    gets a leading ``'``). The CSV is thus derived from exactly the rows of
    its Parquet twin. The pack builder runs this step in child processes
-   (:class:`CsvJob`, :mod:`auditkit.pack.evidence_worker`) while it writes
+   (:class:`CsvJob`, :mod:`auditkit.report.evidence_worker`) while it writes
    the workbook.
 
 At no point is a whole population held in Python: memory is one batch.
@@ -34,8 +34,8 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
-from auditkit.pack.child import ChildJob
-from auditkit.pack.data import (
+from auditkit.report.child import ChildJob
+from auditkit.report.data import (
     EVIDENCE_COLUMNS,
     FINDING_STATUSES,
     CheckView,
@@ -204,7 +204,7 @@ def split_work(paths: list[Path], parts: int) -> list[list[Path]]:
 
 
 class CsvJob:
-    """:func:`convert_files` in child processes (see :mod:`auditkit.pack.child`).
+    """:func:`convert_files` in child processes (see :mod:`auditkit.report.child`).
 
     The safe CSV writer costs about a microsecond per cell in pure Python, the
     largest single cost of a big pack; ``workers`` processes share the files.
@@ -213,7 +213,7 @@ class CsvJob:
     def __init__(self, folder: Path, *, workers: int = 2, timeout: float = CSV_TIMEOUT_S) -> None:
         self._jobs = [
             ChildJob(
-                "auditkit.pack.evidence_worker",
+                "auditkit.report.evidence_worker",
                 [str(p) for p in group],
                 what="writing the evidence CSV files",
                 timeout=timeout,

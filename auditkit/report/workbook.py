@@ -11,7 +11,7 @@ truncates cells over 32,767 characters with a visible marker and rolls a
 sheet over to ``"<title> (2)"`` past the row limit. What it changed is counted
 in the last sheet, Write log, since the counts are only known at the end.
 
-Findings and Population are bounded by a :class:`~auditkit.pack.limits.WorkbookPlan`;
+Findings and Population are bounded by a :class:`~auditkit.report.limits.WorkbookPlan`;
 the Summary and the Checks sheet say how many rows each check lists of how
 many exist, and the evidence files hold every row.
 """
@@ -26,7 +26,8 @@ from typing import Any
 
 import duckdb
 
-from auditkit.pack.data import (
+from auditkit.evaluate.registers import WORKSHEET_FIELDS
+from auditkit.report.data import (
     BASE_COLUMNS,
     DETAILS_COLUMN,
     FINDING_STATUSES,
@@ -35,8 +36,7 @@ from auditkit.pack.data import (
     batch_rows,
     result_batches,
 )
-from auditkit.pack.limits import WorkbookPlan
-from auditkit.registers import WORKSHEET_FIELDS
+from auditkit.report.limits import WorkbookPlan
 from auditkit.safe_output import RESULT_COLOURS, ColumnSpec, WorkbookStats, WorkbookWriter
 
 SEVERITY_COLOURS = {"critical": "E1BEE7", "high": "FFC7CE", "medium": "FFE0B2", "low": "FFF9C4"}

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from auditkit import __version__
-from auditkit.pack.data import CheckView, RunReport
+from auditkit.report.data import CheckView, RunReport
 
 OSCAL_VERSION = "1.1.3"
 NS = "https://auditkit.dev/ns/oscal"

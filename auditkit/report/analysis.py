@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from auditkit.clock import claimed_now
-from auditkit.gap import GapItem
-from auditkit.history import RunDiff
+from auditkit.history.diff import RunDiff
+from auditkit.history.gap import GapItem
 from auditkit.safe_output import RESULT_COLOURS, ColumnSpec, WorkbookWriter
 
 CHANGE_COLOURS = {
@@ -160,10 +160,10 @@ def analysis_sheets(
     con: Any, catalog: Any, report: Any, changes: dict[str, Any] | None, limits: Any
 ) -> list[Any]:
     """The pack workbook's sheets about time: changes, gap analysis, samples, timeliness."""
-    from auditkit.gap import gap_analysis
-    from auditkit.pack.workbook import ExtraSheet
-    from auditkit.sampling import samples_for_run
-    from auditkit.timeliness import summarise_run, timeliness
+    from auditkit.history.gap import gap_analysis
+    from auditkit.history.sampling import samples_for_run
+    from auditkit.history.timeliness import summarise_run, timeliness
+    from auditkit.report.workbook import ExtraSheet
 
     sheets: list[Any] = []
     if changes is not None:

@@ -1,0 +1,1 @@
+"""Evaluate: run the checks (YAML + SQL) against the store and record a run."""

@@ -1,0 +1,1 @@
+"""Across runs: diff, remediation plan, assessor samples, deadlines met."""

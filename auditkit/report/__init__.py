@@ -1,0 +1,1 @@
+"""Render a stored run: PDF, workbook, evidence files, OSCAL."""

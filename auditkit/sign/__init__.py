@@ -1,0 +1,1 @@
+"""Signing: keys, the PAdES PDF signature, the DSSE manifest, the pack container."""
