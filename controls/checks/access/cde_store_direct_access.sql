@@ -35,10 +35,10 @@ grouped AS (
         any_value(username) AS principal, any_value(namespace || '/' || name) AS pod,
         any_value(subresource) AS access, any_value(outcome) AS outcome, any_value(store) AS store,
         count(*) AS requests, min(event_time) AS first_at, max(event_time) AS last_at,
-        string_agg(DISTINCT nullif(command, ''), '; ') AS commands,
-        string_agg(DISTINCT source_ip, ', ') AS source_ips,
-        string_agg(DISTINCT impersonated_user, ', ') AS impersonating,
-        list_distinct(flatten(list(coalesce(user_groups, []::VARCHAR[])))) AS groups,
+        string_agg(DISTINCT nullif(command, ''), '; ' ORDER BY nullif(command, '')) AS commands,
+        string_agg(DISTINCT source_ip, ', ' ORDER BY source_ip) AS source_ips,
+        string_agg(DISTINCT impersonated_user, ', ' ORDER BY impersonated_user) AS impersonating,
+        list_sort(list_distinct(flatten(list(coalesce(user_groups, []::VARCHAR[]))))) AS groups,
         arg_min(source_sha256, event_time) AS source_sha256, arg_min(locator, event_time) AS locator
     FROM classified
     GROUP BY item

@@ -43,7 +43,7 @@ lost_timed AS (
 ),
 lost_days AS (
     SELECT CAST(lost_at AS DATE) AS day, count(*) AS notices, sum(events_lost) AS events_lost,
-        string_agg(DISTINCT nullif(node, ''), ', ') AS nodes,
+        string_agg(DISTINCT nullif(node, ''), ', ' ORDER BY nullif(node, '')) AS nodes,
         arg_min(source_sha256, lost_at) AS sha, arg_min(locator, lost_at) AS locator
     FROM lost_timed WHERE lost_at IS NOT NULL
     GROUP BY 1

@@ -29,7 +29,7 @@ pod_ips AS (
     HAVING count(DISTINCT namespace || '/' || coalesce(workload, '')) = 1
 ),
 ns_labels AS (
-    SELECT namespace, list_distinct(flatten(list(labels))) AS labels FROM (
+    SELECT namespace, list_sort(list_distinct(flatten(list(labels)))) AS labels FROM (
         SELECT namespace, ['kubernetes.io/metadata.name=' || namespace] AS labels
         FROM (SELECT namespace FROM endpoint_rows UNION SELECT namespace FROM cde_ns
               UNION SELECT namespace FROM netpol_rules)
@@ -220,9 +220,9 @@ edges AS (
         coalesce(sum(flows) FILTER (basis = 'hubble'), 0) AS hubble_flows,
         coalesce(sum(flows) FILTER (basis = 'address'), 0) AS network_flows,
         sum(flows) AS flows, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-        list(verdict) FILTER (basis = 'hubble') AS pod_verdicts,
-        list(verdict) FILTER (basis = 'address') AS network_verdicts,
-        string_agg(DISTINCT admitting_policies, ', ') AS admitting_policies,
+        list(verdict ORDER BY verdict) FILTER (basis = 'hubble') AS pod_verdicts,
+        list(verdict ORDER BY verdict) FILTER (basis = 'address') AS network_verdicts,
+        string_agg(DISTINCT admitting_policies, ', ' ORDER BY admitting_policies) AS admitting_policies,
         bool_and(flow_id IS NOT NULL) AS approved,
         min(flow_id) AS matched_flow,
         arg_min(source_sha256, first_seen) AS source_sha256, arg_min(locator, first_seen) AS locator

@@ -92,7 +92,8 @@ judged AS (
         (SELECT arg_min(b.source_sha256, b.locator) FROM broad_judged b
           WHERE b.namespace = i.namespace AND b.direction = i.direction AND b.flow_id IS NULL)
             AS open_sha,
-        (SELECT string_agg(DISTINCT b.what || ' (approved flow ' || b.flow_id || ')', '; ')
+        (SELECT string_agg(DISTINCT b.what || ' (approved flow ' || b.flow_id || ')', '; '
+            ORDER BY b.what || ' (approved flow ' || b.flow_id || ')')
            FROM broad_judged b
           WHERE b.namespace = i.namespace AND b.direction = i.direction AND b.flow_id IS NOT NULL)
             AS approved_open_rules,

@@ -17,7 +17,7 @@ recs AS (
 ),
 grouped AS (
     SELECT container_key, any_value(namespace) AS namespace, any_value(pod) AS pod,
-        any_value(image) AS image, string_agg(DISTINCT container_name, ', ') AS container,
+        any_value(image) AS image, string_agg(DISTINCT container_name, ', ' ORDER BY container_name) AS container,
         count(*) AS records,
         count(*) FILTER (shell_rule OR on_tty) AS shell_records,
         string_agg(DISTINCT rule, '; ' ORDER BY rule) FILTER (shell_rule OR on_tty) AS shell_rules_seen,

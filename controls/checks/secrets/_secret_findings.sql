@@ -43,7 +43,8 @@ found AS (
             FILTER (WHERE NOT suppressed) AS finding_rec,
         arg_max({'sha': source_sha256, 'loc': locator}, (scanned_at, locator))
             FILTER (WHERE suppressed) AS suppressed_rec,
-        string_agg(DISTINCT coalesce(suppression, 'no reason given in the report'), '; ')
+        string_agg(DISTINCT coalesce(suppression, 'no reason given in the report'), '; '
+            ORDER BY coalesce(suppression, 'no reason given in the report'))
             FILTER (WHERE suppressed) AS suppression
     FROM findings GROUP BY artifact
 ),
