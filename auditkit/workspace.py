@@ -56,6 +56,14 @@ class NotApplicable:
 
 
 @dataclass(frozen=True)
+class NotTested:
+    """A requirement left out of the assessment (a partial assessment), and why."""
+
+    requirement: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class CustomizedApproach:
     """A requirement met through the customized approach (a method flag on the result)."""
 
@@ -79,6 +87,7 @@ class WorkspaceConfig:
     framework: str = "pci-dss-v4.0.1"
     not_applicable: tuple[NotApplicable, ...] = ()
     customized_approach: tuple[CustomizedApproach, ...] = ()
+    not_tested: tuple[NotTested, ...] = ()
     memory_limit: str = "2GB"
     threads: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -192,6 +201,7 @@ _TOP_KEYS = {
     "framework",
     "not_applicable",
     "customized_approach",
+    "not_tested",
     "params",
 }
 _SCOPE_KEYS = set(Scope.__dataclass_fields__)
@@ -301,6 +311,13 @@ def load_config(path: Path) -> WorkspaceConfig:
         CustomizedApproach(str(item.get("requirement", "")), str(item.get("reference", "")))
         for item in _list_of_tables(raw, "customized_approach", err)
     )
+    nt = tuple(
+        NotTested(str(item.get("requirement", "")), str(item.get("reason", "")))
+        for item in _list_of_tables(raw, "not_tested", err)
+    )
+    for i, left_out in enumerate(nt):
+        if not left_out.requirement or not left_out.reason.strip():
+            raise err(f"not_tested[{i}]", "needs a requirement and a reason")
     framework = raw.get("framework", "pci-dss-v4.0.1")
     if not isinstance(framework, str):
         raise err("framework", "framework must be a string id")
@@ -317,6 +334,7 @@ def load_config(path: Path) -> WorkspaceConfig:
         framework=framework,
         not_applicable=na,
         customized_approach=ca,
+        not_tested=nt,
         memory_limit=str(memory_limit),
         threads=int(threads) if isinstance(threads, int) else None,
         raw=raw,

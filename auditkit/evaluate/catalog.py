@@ -16,13 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from auditkit.errors import CatalogError, InputError, NotFoundError
+from auditkit.evaluate.framework import (
+    Framework,
+    ProcedureClaim,
+    cross_check,
+    parse_claims,
+    parse_framework,
+)
 from auditkit.resources import controls_dir
 from auditkit.safeload import load_yaml_file_text
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 PARAM_TYPES = ("integer", "number", "string", "boolean", "date", "list")
 PROVENANCES = ("standard", "auditkit default")
-ENTITY_SCOPES = ("all", "service_provider")
 RESERVED_PARAMS = ("as_of", "period_start", "period_end", "entity_type", "lookback_start")
 CONTRACT_COLUMNS = ("resource", "status", "reason", "source_sha256", "locator")
 ROW_STATUSES = ("pass", "fail", "not_applicable")
@@ -44,6 +50,8 @@ _CHECK_KEYS = {
     "empty_reason": str,
     "timeliness": dict,
     "query": str,
+    "population": str,
+    "procedures": list,
 }
 _CHECK_REQUIRED = (
     "id",
@@ -54,11 +62,10 @@ _CHECK_REQUIRED = (
     "requires",
     "evidence_columns",
     "remediation",
+    "population",
 )
 _PARAM_KEYS = {"type", "default", "provenance", "description", "unit"}
 _REQUIRE_KEYS = {"table", "missing", "time_column"}
-_FRAMEWORK_KEYS = {"id", "title", "version", "description", "requirements"}
-_REQUIREMENT_KEYS = {"id", "title", "checks", "manual", "applies_to", "note", "parent"}
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{2,79}$")
 _SQL_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -113,6 +120,8 @@ class Check:
     on_empty: str = "not_tested"
     empty_reason: str = ""
     timeliness: dict[str, str] | None = None  # {opened, deadline, resolved} evidence columns
+    population: str = ""  # the population the check tests, in words
+    procedures: tuple[ProcedureClaim, ...] = ()  # testing procedures it performs, and how far
 
     @property
     def sql_params(self) -> list[str]:
@@ -123,31 +132,6 @@ class Check:
     def sql_digest(self) -> str:
         """sha256 of the SQL text."""
         return hashlib.sha256(self.sql.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class FrameworkRequirement:
-    """A requirement of a framework and the checks that evidence it."""
-
-    id: str
-    title: str
-    checks: tuple[str, ...]
-    manual: bool
-    applies_to: str
-    note: str
-    order: int
-
-
-@dataclass(frozen=True)
-class Framework:
-    """A framework file: requirements mapped to checks (the only mapping)."""
-
-    id: str
-    title: str
-    version: str
-    description: str
-    requirements: tuple[FrameworkRequirement, ...]
-    path: Path
 
 
 @dataclass
@@ -380,6 +364,10 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
         for role, col in timeliness.items():
             if isinstance(evidence, list) and col not in evidence:
                 problems.append(f"timeliness.{role} names {col!r}, which is not an evidence column")
+    population = doc.get("population")
+    if isinstance(population, str) and not population.strip():
+        problems.append("population must name the population the check tests")
+    claims = parse_claims(doc.get("procedures"), problems)
     sql_path = path.with_suffix(".sql")
     query = doc.get("query")
     if isinstance(query, str):
@@ -431,6 +419,8 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
         timeliness={str(k): str(v) for k, v in timeliness.items()}
         if isinstance(timeliness, dict)
         else None,
+        population=str(population or "").strip(),
+        procedures=claims,
     )
 
 
@@ -500,86 +490,23 @@ def _load_framework(catalog: Catalog, root: Path, path: Path) -> None:
     doc = _read_yaml(catalog, root, path)
     if doc is None:
         return
-    if not isinstance(doc, dict):
-        catalog.problems.append(f"{name}: a framework file must be a mapping")
+    framework, problems = parse_framework(doc, name, path)
+    if problems or framework is None:
+        catalog.problems.extend(problems)
         return
-    problems = [f"unknown key {k!r}" for k in sorted(set(doc) - _FRAMEWORK_KEYS)]
-    for key in ("id", "title", "version", "requirements"):
-        if key not in doc:
-            problems.append(f"missing key {key!r}")
-    fw_id = doc.get("id")
-    if isinstance(fw_id, str) and path.stem != fw_id:
-        problems.append(f"file stem {path.stem!r} differs from id {fw_id!r}")
-    requirements: list[FrameworkRequirement] = []
-    seen: set[str] = set()
-    items = doc.get("requirements")
-    if not isinstance(items, list):
-        problems.append("requirements must be a list")
-        items = []
-    for index, item in enumerate(items):
-        where = f"requirements[{index}]"
-        if not isinstance(item, dict):
-            problems.append(f"{where} must be a mapping")
-            continue
-        for key in sorted(set(item) - _REQUIREMENT_KEYS):
-            problems.append(f"{where}: unknown key {key!r}")
-        req_id = item.get("id")
-        if not isinstance(req_id, str) or not req_id:
-            problems.append(f'{where}.id must be a string like "6.3.3"')
-            continue
-        where = f"requirement {req_id}"
-        if req_id in seen:
-            problems.append(f"{where}: duplicate requirement id")
-        seen.add(req_id)
-        checks = item.get("checks") or []
-        manual = bool(item.get("manual", False))
-        if not isinstance(checks, list) or not all(isinstance(c, str) for c in checks):
-            problems.append(f"{where}: checks must be a list of check ids")
-            continue
-        if not checks and not manual:
-            problems.append(f"{where}: maps no checks; mark it manual: true")
-        if checks and manual:
-            problems.append(f"{where}: is manual but maps checks")
-        title = item.get("title")
-        if not isinstance(title, str) or not title.strip():
-            problems.append(f"{where}: title is missing")
-            continue
-        applies = item.get("applies_to", "all")
-        if applies not in ENTITY_SCOPES:
-            problems.append(f"{where}: applies_to must be all or service_provider")
-        requirements.append(
-            FrameworkRequirement(
-                id=req_id,
-                title=title.strip(),
-                checks=tuple(checks),
-                manual=manual,
-                applies_to=str(applies),
-                note=str(item.get("note", "")).strip(),
-                order=index,
-            )
-        )
-    if problems:
-        catalog.problems.extend(f"{name}: {p}" for p in problems)
+    if framework.id in catalog.frameworks:
+        catalog.problems.append(f"{name}: duplicate framework id {framework.id!r}")
         return
-    assert isinstance(fw_id, str)
-    if fw_id in catalog.frameworks:
-        catalog.problems.append(f"{name}: duplicate framework id {fw_id!r}")
-        return
-    catalog.frameworks[fw_id] = Framework(
-        id=fw_id,
-        title=str(doc["title"]),
-        version=str(doc["version"]),
-        description=str(doc.get("description", "")).strip(),
-        requirements=tuple(requirements),
-        path=path,
-    )
+    catalog.frameworks[framework.id] = framework
 
 
 def _cross_check(catalog: Catalog) -> None:
-    for fw in catalog.frameworks.values():
-        for req in fw.requirements:
-            for check_id in req.checks:
-                if check_id not in catalog.checks:
-                    catalog.problems.append(
-                        f"framework {fw.id}: requirement {req.id} maps unknown check {check_id!r}"
-                    )
+    catalog.problems.extend(
+        cross_check(
+            catalog.frameworks,
+            {
+                c.id: (c.procedures, tuple(r.table for r in c.requires))
+                for c in catalog.checks.values()
+            },
+        )
+    )

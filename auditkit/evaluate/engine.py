@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from auditkit import __version__
-from auditkit.calendar import add_months
+from auditkit.calendar import calendar_rows, lookback_start
 from auditkit.errors import CheckExecutionError, ConfigError
 from auditkit.evaluate.catalog import (
     Catalog,
@@ -27,6 +27,7 @@ from auditkit.evaluate.catalog import (
     library_order,
     library_params,
 )
+from auditkit.evaluate.conclusions import conclude
 from auditkit.evaluate.outcomes import CheckOutcome, RunSummary
 from auditkit.evaluate.registers import Registers, load_registers
 from auditkit.evaluate.results import (
@@ -37,7 +38,7 @@ from auditkit.evaluate.results import (
     store_results,
     validate_rows,
 )
-from auditkit.evaluate.rollup import CheckState, RequirementInput, RequirementResult, roll_up
+from auditkit.evaluate.rollup import CheckState
 from auditkit.evaluate.scope import stage_scope, stage_snapshots
 from auditkit.store import first_row, lockdown
 from auditkit.workspace import Workspace, WorkspaceConfig
@@ -111,6 +112,7 @@ def evaluate(
     stage_snapshots(con, as_of)
     stage_scope(con, config.scope, registers)
     stage_exceptions(con, registers, as_of)
+    stage_calendar(con, as_of)
     lockdown(con)
     _stage_libraries(con, catalog, config, as_of)
     con.execute("BEGIN TRANSACTION")
@@ -136,7 +138,18 @@ def evaluate(
             outcomes.append(outcome)
             states[check_id] = state
         record_exceptions(con, run_id, registers, as_of)
-        requirements = _roll_up(con, run_id, framework, config, registers, states)
+        row = first_row(con.execute("SELECT inputs FROM runs WHERE run_id = ?", [run_id]))
+        requirements = conclude(
+            con,
+            run_id,
+            catalog,
+            framework,
+            config,
+            registers,
+            states,
+            json.loads(row[0]),
+            as_of,
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -219,8 +232,23 @@ def _reserved(config: Any, as_of: dt.date) -> dict[str, Any]:
         "period_start": config.period_start,
         "period_end": config.period_end,
         "entity_type": config.entity_type,
-        "lookback_start": add_months(as_of, -12),
+        "lookback_start": lookback_start(as_of),
     }
+
+
+def stage_calendar(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
+    """Stage ``calendar_windows``: the look-back's windows as auditkit.calendar defines them."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE calendar_windows "
+        "(months INTEGER, window_no INTEGER, window_start DATE, window_end DATE)"
+    )
+    con.executemany(
+        "INSERT INTO calendar_windows VALUES (?, ?, ?, ?)",
+        [
+            [r["months"], r["window_no"], r["window_start"], r["window_end"]]
+            for r in calendar_rows(as_of)
+        ],
+    )
 
 
 def _bind(
@@ -367,55 +395,10 @@ def _run_check(
         excepted_other=outcome.excepted - cc,
         risk_accepted=risk - sum(r for _, r in scoped.values()),
         scoped_failures={req: f + r for req, (f, r) in scoped.items()},
+        passed=outcome.passed + outcome.excepted - risk,
     )
     return outcome, state
 
 
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
-
-
-def _roll_up(
-    con: duckdb.DuckDBPyConnection,
-    run_id: int,
-    framework: Any,
-    config: Any,
-    registers: Registers,
-    states: dict[str, CheckState],
-) -> list[RequirementResult]:
-    declared = {na.requirement: na.justification for na in config.not_applicable}
-    for att in registers.attestations:
-        if att.not_applicable and att.requirement not in declared:
-            declared[att.requirement] = f"{att.justification} (attestation {att.id})"
-    customized = {ca.requirement for ca in config.customized_approach}
-    results: list[RequirementResult] = []
-    for req in framework.requirements:
-        res = roll_up(
-            RequirementInput(
-                req.id,
-                req.title,
-                req.checks,
-                req.manual,
-                req.applies_to,
-                declared.get(req.id),
-                req.id in customized,
-            ),
-            states,
-            config.entity_type,
-        )
-        results.append(res)
-        con.execute(
-            "INSERT INTO run_requirements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                res.id,
-                res.title,
-                res.result,
-                res.compensating_control,
-                res.customized_approach,
-                res.basis,
-                list(res.checks),
-                req.order,
-            ],
-        )
-    return results

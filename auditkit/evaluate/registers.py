@@ -69,6 +69,7 @@ class Attestation:
     locator: str
     performed_on: dt.date | None = None
     source_sha256: str = ""
+    procedures: tuple[str, ...] = ()  # testing procedures it stands for (documentation/interview)
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,7 @@ def load_attestations(path: Path | None, digests: dict[str, str], base: Path) ->
         "not_applicable",
         "justification",
         "notes",
+        "procedures",
     }
     for file in files:
         doc = _read(file, digests, base)
@@ -329,6 +331,7 @@ def load_attestations(path: Path | None, digests: dict[str, str], base: Path) ->
                     source_file=_shown(file, base),
                     locator=where,
                     source_sha256=digests[_shown(file, base)],
+                    procedures=e.strings("procedures"),
                 )
             )
     return out

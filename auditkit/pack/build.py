@@ -25,11 +25,21 @@ from auditkit import __version__
 from auditkit.errors import UserError
 from auditkit.evaluate.catalog import Catalog
 from auditkit.evaluate.registers import WORKSHEET_FIELDS
+from auditkit.evaluate.rollup import (
+    IN_PLACE,
+    NO_EVIDENCE,
+    NOT_APPLICABLE,
+    NOT_IN_PLACE,
+    NOT_TESTED,
+    PARTIAL,
+    RESULTS,
+)
 from auditkit.report import charts
 from auditkit.report.analysis import analysis_sheets
-from auditkit.report.data import RESULTS, RunReport, load_run
+from auditkit.report.data import RunReport, exception_items, load_run
 from auditkit.report.evidence import CsvJob, write_parquet_evidence
 from auditkit.report.limits import PackLimits, WorkbookPlan
+from auditkit.report.oscal import ITEMS_PER_CHECK as OSCAL_ITEMS_PER_CHECK
 from auditkit.report.oscal import write_oscal
 from auditkit.report.pdf import RenderJob, render_html
 from auditkit.report.periods import PeriodEvidence, changes_since_previous, period_evidence
@@ -37,10 +47,12 @@ from auditkit.report.workbook import ExtraSheet, write_workbook
 
 ATTESTATIONS_PER_REQUIREMENT = 8
 RESULT_ABBREVIATIONS = {
-    "In Place": "IP",
-    "Not in Place": "NiP",
-    "Not Tested": "NT",
-    "Not Applicable": "N/A",
+    IN_PLACE: "IP",
+    NOT_IN_PLACE: "NiP",
+    PARTIAL: "Part.",
+    NO_EVIDENCE: "NAE",
+    NOT_TESTED: "NT",
+    NOT_APPLICABLE: "N/A",
 }
 WORKSHEET_LABELS = {
     "constraints": "1. Constraints",
@@ -214,12 +226,16 @@ def report_context(
         "manual_notable": [
             r
             for r in report.manual
-            if r.result != "Not Tested"
+            if r.result != NO_EVIDENCE
             or r.attestations
             or r.compensating_control
             or r.customized_approach
         ],
         "result_abbrev": RESULT_ABBREVIATIONS,
+        "check_evidence": [e for e in report.evidence if e["kind"] == "check population"],
+        "register_evidence": [e for e in report.evidence if e["kind"] == "register"],
+        "register_refs": {e["key"]: e["ref"] for e in report.evidence if e["kind"] == "register"},
+        "source_refs": {e["key"]: e["ref"] for e in report.evidence if e["kind"] == "source file"},
         "plan": plan,
         "sample_per_check": limits.sample_per_check,
         "clip_at": limits.pdf_text_chars,
@@ -402,7 +418,12 @@ def _build_pack(
                 "excepted": report.excepted_items,
             },
         }
-        write_oscal(report, staging / "oscal" / "assessment-results.json", claimed)
+        write_oscal(
+            report,
+            staging / "oscal" / "assessment-results.json",
+            claimed,
+            exception_items(con, report, OSCAL_ITEMS_PER_CHECK),
+        )
         build_and_sign_manifest(staging, material, predicate)
         clock.lap("manifest")
         files = sum(1 for p in staging.rglob("*") if p.is_file())

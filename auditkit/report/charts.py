@@ -13,14 +13,18 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from auditkit.report.data import RESULTS, RequirementView, TrendPoint, VulnAge
+from auditkit.evaluate.rollup import RESULTS
+from auditkit.report.data import RequirementView, TrendPoint, VulnAge
 
 RESULT_COLOURS = {
     "In Place": "#2e7d32",
     "Not in Place": "#c62828",
-    "Not Tested": "#f9a825",
+    "No exceptions noted (partial)": "#1565c0",
+    "No automated evidence": "#a1887f",
     "Not Applicable": "#9e9e9e",
+    "Not Tested": "#f9a825",
 }
+
 SEVERITY_COLOURS = {
     "critical": "#7b1fa2",
     "high": "#c62828",
@@ -105,7 +109,7 @@ def results_by_principal(requirements: Sequence[RequirementView]) -> str:
     ax.legend(
         loc="upper center",
         bbox_to_anchor=(0.5, -0.55 / height),
-        ncol=4,
+        ncol=2,
         frameon=False,
         fontsize=6.5,
     )
@@ -120,7 +124,7 @@ def severity_bar(counts: dict[str, int]) -> str:
     fig, ax = plt.subplots(figsize=(WIDTH, HEIGHT))
     bars = ax.bar(labels, values, color=[SEVERITY_COLOURS[k] for k in labels])
     ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=2)
-    ax.set_ylabel("failing items")
+    ax.set_ylabel("items with exceptions noted")
     ax.set_ylim(0, max(values + [1]) * 1.2)
     _thousands(ax)
     return _svg(fig)
@@ -243,13 +247,13 @@ def scan_timeline(pe: Any) -> str:
             zorder=0,
         )
     for lane, repo in enumerate(repos):
-        colour = "#c62828" if repo["missing_windows"] else "#1565c0"
+        colour = "#c62828" if repo["status"] == "fail" else "#1565c0"
         ax.plot(repo["dates"], [lane] * len(repo["dates"]), "o", markersize=2.5, color=colour)
     ax.set_yticks(range(len(repos)), [str(i + 1) for i in range(len(repos))])
     ax.tick_params(axis="y", labelsize=5.5)
     ax.invert_yaxis()
     _month_axis(ax, pe.windows[0].start, pe.as_of + dt.timedelta(days=1))
-    ax.set_title("Image scans in the four three-month windows (red: a window without a scan)")
+    ax.set_title("Image scans per three-month window (red: the check found a window without one)")
     return _svg(fig)
 
 

@@ -30,11 +30,11 @@ import pyarrow as pa
 
 from auditkit.errors import NotFoundError
 from auditkit.evaluate.catalog import Catalog
+from auditkit.evaluate.rollup import IN_PLACE, RESULTS
 
 SAMPLE_PER_CHECK = 25
 TREND_MAX_RUNS = 12
 VULN_AGE_CHECK = "vuln_critical_patch_window"
-RESULTS = ("In Place", "Not in Place", "Not Tested", "Not Applicable")
 SEVERITIES = ("critical", "high", "medium", "low", "info", "unknown")
 FINDING_STATUSES = ("fail", "excepted")
 
@@ -117,10 +117,13 @@ class CheckView:
     finding_rows: int = 0  # of which failing or excepted
     sample: list[dict[str, Any]] = field(default_factory=list)
     excepted_items: list[dict[str, Any]] = field(default_factory=list)
+    population_text: str = ""  # the population the check tests, in words (its YAML)
+    claims: list[dict[str, Any]] = field(default_factory=list)  # procedures it performs
+    evidence_ref: str = ""  # EV-nnnn of its population in this run
 
     @property
     def findings(self) -> int:
-        """Rows in the Findings lists: failing plus excepted items."""
+        """Exceptions noted: failing plus excepted items (the workbook's list of them)."""
         return self.failed + self.excepted
 
     @property
@@ -147,6 +150,27 @@ class RequirementView:
     checks: list[CheckView]
     manual: bool = False
     attestations: list[dict[str, Any]] = field(default_factory=list)
+    procedures: list[dict[str, Any]] = field(default_factory=list)  # run_procedures rows
+    procedures_total: int | None = None  # None: a run stored before procedures were modelled
+    procedures_covered: int | None = None
+    failing_checks: list[str] = field(default_factory=list)  # checks with exceptions for it
+
+    @property
+    def coverage(self) -> str:
+        """ "k of n procedures covered" ("" for runs stored before procedures)."""
+        if self.procedures_total is None:
+            return ""
+        return f"{self.procedures_covered} of {self.procedures_total} procedures covered"
+
+    @property
+    def to_do(self) -> list[str]:
+        """What the assessor still has to do, one line per procedure not covered."""
+        return [p["to_do"] for p in self.procedures if p.get("to_do")]
+
+    @property
+    def evidence_refs(self) -> list[str]:
+        """Every evidence reference that supports one of its procedures."""
+        return sorted({ref for p in self.procedures for ref in p.get("evidence_refs") or []})
 
     @property
     def population(self) -> int:
@@ -213,13 +237,28 @@ class RunReport:
     severity_counts: dict[str, int]
     vuln_age: VulnAge | None = None
     trend: list[TrendPoint] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # run_evidence rows, by ref
+    check_sources: dict[str, list[str]] = field(default_factory=dict)  # input files rows cite
+    check_registers: dict[str, list[str]] = field(default_factory=dict)  # register files cited
+
+    def evidence_ref(self, kind: str, key: str) -> str:
+        """The EV reference of one evidence set ("" when the run has none)."""
+        for e in self.evidence:
+            if e["kind"] == kind and e["key"] == key:
+                return str(e["ref"])
+        return ""
 
     def counts(self) -> dict[str, int]:
-        """Requirements per result."""
+        """Requirements per result (every result of the vocabulary, zero when unused)."""
         out = dict.fromkeys(RESULTS, 0)
         for req in self.requirements:
             out[req.result] = out.get(req.result, 0) + 1
         return out
+
+    @property
+    def proposed_in_place(self) -> list[RequirementView]:
+        """Requirements auditkit proposes as In Place (every procedure covered)."""
+        return [r for r in self.requirements if r.result == IN_PLACE]
 
     def predicate_inputs(self) -> list[dict[str, str]]:
         """Input digests for the signed manifest."""
@@ -300,6 +339,17 @@ def _sample(
     for i in items:
         del i["_rank"]
     return items
+
+
+def exception_items(
+    con: duckdb.DuckDBPyConnection, report: RunReport, limit: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Per check, at most ``limit`` failing and ``limit`` excepted items (the PDF's order)."""
+    return {
+        c.id: (_sample(con, report.run_id, c.id, "fail", limit) if c.failed else [])
+        + (_sample(con, report.run_id, c.id, "excepted", limit) if c.excepted else [])
+        for c in report.checks.values()
+    }
 
 
 def _vuln_age(
@@ -397,6 +447,16 @@ def load_run(
             resource_type=meta.resource_type if meta else "",
             references=meta.references if meta else (),
             evidence_columns=meta.evidence_columns if meta else (),
+            population_text=meta.population if meta else "",
+            claims=[
+                {
+                    "procedure": c.procedure,
+                    "methods": list(c.methods),
+                    "extent": c.extent,
+                    "limits": c.limits,
+                }
+                for c in (meta.procedures if meta else ())
+            ],
             param_views=[
                 ParamView(
                     name=name,
@@ -444,6 +504,21 @@ def load_run(
             str(a.get("id")),
         )
     )
+    evidence = _rows(
+        con,
+        "SELECT ref, kind, key, title, sha256 FROM run_evidence WHERE run_id = ? ORDER BY ref",
+        [run_id],
+    )
+    for e in evidence:
+        if e["kind"] == "check population" and e["key"] in checks:
+            checks[e["key"]].evidence_ref = e["ref"]
+    procedures: dict[str, list[dict[str, Any]]] = {}
+    for p in _rows(
+        con,
+        "SELECT * FROM run_procedures WHERE run_id = ? ORDER BY sort_key, position",
+        [run_id],
+    ):
+        procedures.setdefault(p["requirement"], []).append(p)
     requirements = []
     for row in _rows(
         con, "SELECT * FROM run_requirements WHERE run_id = ? ORDER BY sort_key", [run_id]
@@ -464,6 +539,10 @@ def load_run(
                 attestations=[
                     a for a in attestations if a.get("requirement") == row["requirement"]
                 ],
+                procedures=procedures.get(row["requirement"], []),
+                procedures_total=row.get("procedures_total"),
+                procedures_covered=row.get("procedures_covered"),
+                failing_checks=list(row.get("failing_checks") or []),
             )
         )
     exceptions = []
@@ -496,6 +575,18 @@ def load_run(
             [run_id],
         ).fetchall()
     )
+    registers = json.loads(run["registers"])
+    register_paths = {sha: path for path, sha in (registers.get("digests") or {}).items()}
+    input_set = set(input_shas)
+    check_sources: dict[str, list[str]] = {}
+    check_registers: dict[str, list[str]] = {}
+    for check_id, shas in con.execute(
+        "SELECT check_id, list(DISTINCT source_sha256 ORDER BY source_sha256) FROM run_results "
+        "WHERE run_id = ? AND source_sha256 IS NOT NULL GROUP BY check_id",
+        [run_id],
+    ).fetchall():
+        check_sources[check_id] = [s for s in shas if s in input_set]
+        check_registers[check_id] = sorted({register_paths[s] for s in shas if s in register_paths})
     framework_title = framework.title if framework else run["framework_id"]
     vuln = checks.get(VULN_AGE_CHECK)
     return RunReport(
@@ -514,7 +605,7 @@ def load_run(
         entity_type=run["entity_type"],
         scope=json.loads(run["scope"]),
         inputs=inputs,
-        registers=json.loads(run["registers"]),
+        registers=registers,
         label=run["label"],
         requirements=requirements,
         checks=checks,
@@ -524,6 +615,9 @@ def load_run(
         severity_counts={k: int(v) for k, v in sev.items()},
         vuln_age=_vuln_age(con, run_id, run["as_of"], vuln) if vuln else None,
         trend=_trend(con, run_id, run["framework_id"]),
+        evidence=evidence,
+        check_sources=check_sources,
+        check_registers=check_registers,
     )
 
 

@@ -1,4 +1,4 @@
-"""Raw evidence files: per check, the full population and the findings, as CSV and Parquet.
+"""Raw evidence files: per check, the full population and the exceptions noted, as CSV and Parquet.
 
 Streaming end to end, in two steps:
 
@@ -48,19 +48,24 @@ from auditkit.safe_output import write_csv
 CSV_TIMEOUT_S = 1800
 BATCH_ROWS = 16_384
 CSV_BATCH_ROWS = 10_000  # rows held as Python objects at a time in a CSV worker
-FILES = (("population", None), ("findings", FINDING_STATUSES))
+FILES = (("population", None), ("exceptions_noted", FINDING_STATUSES))
 
 README = """# Evidence files
 
-One folder per check of run {run_id} that was evaluated or listed items:
+The entity's evidence for run {run_id}, prepared for its assessor. Every evidence set has a
+reference (EV-nnnn) that `index.csv` lists with what it is and where it is: each check's
+population (one folder per check that was evaluated or listed items), each register file and
+each input file. The same reference is shown in the report and the workbook, and every rebuild
+of this run's pack gives the same ones, so a reference can be quoted in the assessor's report.
 
 - `population.csv` / `population.parquet`: every item the check tested, with its status
   (pass, fail, excepted, not_applicable);
-- `findings.csv` / `findings.parquet`: the failing and excepted items (a subset of the
-  population).
+- `exceptions_noted.csv` / `exceptions_noted.parquet`: the items with exceptions noted (failing)
+  and those an approved exception covers (excepted); a subset of the population.
 
-These files are complete: the PDF shows at most {sample} findings per check and the workbook
-may list fewer rows than exist (its Summary sheet says how many); nothing is left out here.
+These files are complete: the PDF shows at most {sample} items with exceptions noted per check
+and the workbook may list fewer rows than exist (its Summary sheet says how many); nothing is
+left out here. Results are candidates for the assessor, not the assessor's findings.
 
 Columns: `check_id`, `requirement` (set when the item counts towards that one requirement
 only; empty: every requirement the check maps to), `resource`, `status`, `severity`,
@@ -75,11 +80,14 @@ The CSV files are UTF-8, every text field quoted; a text value that a spreadshee
 for a formula (starting with = + - @, TAB or CR) is written with a leading apostrophe. The
 Parquet files hold every value exactly as stored; each CSV is written from its Parquet twin.
 
-`sources.csv` lists every input file of the run with its sha256, format, record counts and
-time range.
+`sources.csv` lists every input file of the run with its evidence reference, sha256, format,
+record counts and time range; `index.csv` every evidence reference (columns `evidence_ref`,
+`kind`, `what`, `path`, `key`, `sha256`).
 """
 
+INDEX_COLUMNS = ["evidence_ref", "kind", "what", "path", "key", "sha256"]
 SOURCE_COLUMNS = [
+    "evidence_ref",
     "path",
     "sha256",
     "format",
@@ -127,9 +135,9 @@ def _write_parquet(
 def write_parquet_evidence(
     con: duckdb.DuckDBPyConnection, report: RunReport, folder: Path, *, sample: int
 ) -> dict[str, dict[str, int]]:
-    """Write ``evidence/<check>/{population,findings}.parquet``, sources.csv and README.md.
+    """Write ``evidence/<check>/{population,exceptions_noted}.parquet``, the indexes, README.md.
 
-    Returns the rows written per check: ``{check: {"population": n, "findings": m}}``.
+    Returns the rows written per check: ``{check: {"population": n, "exceptions_noted": m}}``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     written: dict[str, dict[str, int]] = {}
@@ -147,6 +155,7 @@ def write_parquet_evidence(
         SOURCE_COLUMNS,
         [
             [
+                report.evidence_ref("source file", s["source_sha256"]),
                 s["path"],
                 s["source_sha256"],
                 s["format"],
@@ -162,10 +171,32 @@ def write_parquet_evidence(
             for s in report.sources
         ],
     )
+    write_csv(
+        folder / "index.csv",
+        INDEX_COLUMNS,
+        [
+            [
+                e["ref"],
+                e["kind"],
+                e["title"],
+                _pack_path(e, written),
+                e["key"],
+                e["sha256"],
+            ]
+            for e in report.evidence
+        ],
+    )
     (folder / "README.md").write_text(
         README.format(run_id=report.run_id, sample=sample), encoding="utf-8"
     )
     return written
+
+
+def _pack_path(entry: dict[str, Any], written: dict[str, dict[str, int]]) -> str:
+    """Where an evidence set sits in the pack ("" when it is outside: registers, inputs)."""
+    if entry["kind"] == "check population":
+        return f"evidence/{entry['key']}/" if entry["key"] in written else ""
+    return ""
 
 
 def parquet_to_csv(parquet_path: Path, csv_path: Path) -> int:

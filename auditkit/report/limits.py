@@ -2,8 +2,8 @@
 
 The evidence files (``evidence/<check>/``) always hold every item. The PDF
 holds summaries and at most ``sample_per_check`` failing (and excepted) items
-per check. The workbook is what an assessor opens in Excel: its Findings
-sheet lists every finding up to ``findings_sheet_rows`` and its Population
+per check. The workbook is what an assessor opens in Excel: its Exceptions
+noted sheet lists every such item up to ``findings_sheet_rows`` and its Population
 sheet every tested item up to ``population_sheet_rows``; past a budget the
 rows are shared fairly between checks (a check with fewer items than its
 share lists them all, the rest is split among the larger ones), and the
@@ -12,7 +12,7 @@ Summary sheet, the Checks sheet and the PDF say so, check by check.
 Why these numbers: a write-only openpyxl sheet costs about 100 microseconds a
 row at our width (measured in bench/README.md), so a million-row sheet alone
 takes over a minute and gives a 100+ MB workbook that Excel opens slowly; the
-pack must stay under a minute for a million findings. The
+pack must stay under a minute for a million exceptions noted. The
 budgets are parameters (:class:`PackLimits`) for callers that need more.
 """
 
@@ -91,7 +91,7 @@ class SheetPlan:
 
 @dataclass(frozen=True)
 class WorkbookPlan:
-    """What the Findings and Population sheets list."""
+    """What the Exceptions noted and Population sheets list."""
 
     findings: SheetPlan
     population: SheetPlan
@@ -123,15 +123,16 @@ class WorkbookPlan:
         out = []
         if f.capped:
             out.append(
-                f"The Findings sheet lists {f.listed_rows:,} of {f.total_rows:,} failing and "
-                f"excepted items (budget {f.budget:,} rows, shared fairly between checks; "
+                f"The Exceptions noted sheet lists {f.listed_rows:,} of {f.total_rows:,} failing "
+                f"and excepted items (budget {f.budget:,} rows, shared fairly between checks; "
                 "within a check the most severe first, then a reproducible pseudo-random choice "
-                "by fingerprint). Every finding is in evidence/<check>/findings.csv and "
+                "by fingerprint). Every one is in evidence/<check>/exceptions_noted.csv and "
                 ".parquet."
             )
         else:
             out.append(
-                f"The Findings sheet lists every failing and excepted item ({f.total_rows:,})."
+                "The Exceptions noted sheet lists every failing and excepted item "
+                f"({f.total_rows:,})."
             )
         if p.capped:
             out.append(

@@ -1,8 +1,11 @@
 """The workbook: the run as sheets an assessor filters and samples in Excel.
 
-Sheets, in order: Summary, Requirements, Checks, Findings, Population, any
-extra sheets the caller passes (the hook for a later Samples sheet), Exceptions,
-Attestations, Evidence sources, Write log.
+Sheets, in order: Summary, Requirements, Procedures, Checks, Exceptions noted,
+Population, any extra sheets the caller passes (changes, gap analysis, samples,
+timeliness), Exceptions register, Attestations, Evidence references, Evidence
+sources, Write log. "Exceptions noted" are the items the checks found failing
+(and those an approved exception covers); the results are candidates for the
+assessor, never the assessor's findings.
 
 Every sheet goes through :class:`auditkit.safe_output.WorkbookWriter`
 (write-only, constant memory), which keeps hostile strings as text cells
@@ -11,7 +14,7 @@ truncates cells over 32,767 characters with a visible marker and rolls a
 sheet over to ``"<title> (2)"`` past the row limit. What it changed is counted
 in the last sheet, Write log, since the counts are only known at the end.
 
-Findings and Population are bounded by a :class:`~auditkit.report.limits.WorkbookPlan`;
+Exceptions noted and Population are bounded by a :class:`~auditkit.report.limits.WorkbookPlan`;
 the Summary and the Checks sheet say how many rows each check lists of how
 many exist, and the evidence files hold every row.
 """
@@ -141,23 +144,34 @@ def _summary_rows(report: RunReport, plan: WorkbookPlan, signed: dt.datetime) ->
         ["Tool version", f"auditkit {report.tool_version}"],
         ["Catalog digest (sha256)", report.catalog_digest],
         ["Configuration digest (sha256)", report.config_digest],
-        *[[f"Requirements {k}", v] for k, v in counts.items()],
+        [
+            "What this is",
+            "The entity's evidence for its assessor, with candidate results: a requirement is "
+            "proposed In Place only when every one of its testing procedures is covered (sheet "
+            "Procedures). No exceptions noted (partial) is not In Place; No automated evidence "
+            "is not Not Tested, which only the entity's declarations set.",
+        ],
+        *[[f"Requirements: {k}", v] for k, v in counts.items()],
         ["Requirements (total)", len(report.requirements)],
         ["Items tested (all checks)", report.population],
-        ["Failing items", report.failing_items],
-        ["Excepted items", report.excepted_items],
+        ["Items with exceptions noted", report.failing_items],
+        ["Items under an approved exception", report.excepted_items],
         ["Evidence source files", len(report.sources)],
+        ["Evidence references", f"{len(report.evidence)} (sheet Evidence references)"],
         *[[f"Scope: {k.replace('_', ' ')}", ", ".join(v)] for k, v in report.scope.items()],
         ["", None],
         ["About this workbook", None],
         *[["Rows listed", s] for s in plan.statements()],
         [
             "Sheets",
-            "Requirements: one row per requirement. Checks: one row per check with the rows "
-            "each sheet lists. Findings: failing and excepted items with their source record. "
-            "Population: tested items. Exceptions, Attestations: the registers as applied. "
-            "Evidence sources: every input file with its sha256. Write log: rows per sheet and "
-            "every cell the writer changed.",
+            "Requirements: one row per requirement with its candidate result. Procedures: one "
+            "row per testing procedure, how far it is covered, by what, with which evidence "
+            "references, and what the assessor still has to do. Checks: one row per check with "
+            "its population, procedures and the rows each sheet lists. Exceptions noted: failing "
+            "and excepted items with their source record. Population: tested items. Exceptions "
+            "register, Attestations: the registers as applied. Evidence references: every "
+            "evidence set (EV-nnnn). Evidence sources: every input file with its sha256. Write "
+            "log: rows per sheet and every cell the writer changed.",
         ],
         [
             "Untrusted text",
@@ -188,6 +202,18 @@ def _param_text(report: RunReport, checks: Iterable[Any]) -> str:
     )
 
 
+def _claims_text(check: CheckView) -> str:
+    return "; ".join(
+        f"{c['procedure']} "
+        + (
+            "(can show exceptions only)"
+            if c["extent"] == "exceptions-only"
+            else f"({', '.join(c['methods'])}, {c['extent']} population)"
+        )
+        for c in check.claims
+    )
+
+
 def write_workbook(
     con: duckdb.DuckDBPyConnection,
     report: RunReport,
@@ -215,22 +241,28 @@ def write_workbook(
                 ColumnSpec("requirement", 12),
                 ColumnSpec("title", 60),
                 result_col,
+                ColumnSpec("procedures_covered", 12),
+                ColumnSpec("procedures_total", 12),
                 ColumnSpec("compensating_control", 12, BOOL_COLOURS),
                 ColumnSpec("customized_approach", 12, BOOL_COLOURS),
                 ColumnSpec("manual", 10),
                 ColumnSpec("checks", 40),
                 ColumnSpec("population_tested", 12),
-                ColumnSpec("failing", 10),
+                ColumnSpec("exceptions_noted", 12),
                 ColumnSpec("excepted", 10),
                 ColumnSpec("attestations", 24),
+                ColumnSpec("evidence_refs", 30),
                 ColumnSpec("parameters", 60),
                 ColumnSpec("basis", 80),
+                ColumnSpec("still_for_the_assessor", 100),
             ],
             (
                 [
                     r.id,
                     r.title,
                     r.result,
+                    r.procedures_covered,
+                    r.procedures_total,
                     r.compensating_control,
                     r.customized_approach,
                     r.manual,
@@ -239,18 +271,59 @@ def write_workbook(
                     sum(c.failed for c in r.checks),
                     sum(c.excepted for c in r.checks),
                     ", ".join(str(a.get("id")) for a in r.attestations),
+                    " ".join(r.evidence_refs),
                     _param_text(report, r.checks),
                     r.basis,
+                    "\n".join(r.to_do),
                 ]
                 for r in report.requirements
             ),
             kind="requirements",
         )
         wb.add_sheet(
+            "Procedures",
+            [
+                ColumnSpec("requirement", 12),
+                ColumnSpec("procedure", 14),
+                ColumnSpec("methods", 26),
+                ColumnSpec("description", 70),
+                ColumnSpec("status", 16, RESULT_COLOURS),
+                ColumnSpec("covered_methods", 22),
+                ColumnSpec("partly_covered_methods", 22),
+                ColumnSpec("checks", 40),
+                ColumnSpec("attestations", 24),
+                ColumnSpec("evidence_refs", 24),
+                ColumnSpec("basis", 70),
+                ColumnSpec("still_for_the_assessor", 90),
+            ],
+            (
+                [
+                    r.id,
+                    p["procedure"],
+                    ", ".join(p["methods"]),
+                    p["text"],
+                    p["status"],
+                    ", ".join(p["covered_methods"]),
+                    ", ".join(p["partly_methods"]),
+                    ", ".join(p["checks"]),
+                    ", ".join(p["attestations"]),
+                    " ".join(p["evidence_refs"]),
+                    p["basis"],
+                    p["to_do"],
+                ]
+                for r in report.requirements
+                for p in r.procedures
+            ),
+            kind="procedures",
+        )
+        wb.add_sheet(
             "Checks",
             [
                 ColumnSpec("check_id", 30),
+                ColumnSpec("evidence_ref", 12),
                 ColumnSpec("title", 60),
+                ColumnSpec("population_tested", 50),
+                ColumnSpec("procedures_performed", 60),
                 ColumnSpec("requirements", 16),
                 ColumnSpec("severity", 10, SEVERITY_COLOURS),
                 ColumnSpec("state", 12),
@@ -258,10 +331,10 @@ def write_workbook(
                 ColumnSpec("resource_type", 20),
                 ColumnSpec("population", 12),
                 ColumnSpec("passed", 10),
-                ColumnSpec("failed", 10),
+                ColumnSpec("exceptions_noted", 10),
                 ColumnSpec("excepted", 10),
                 ColumnSpec("not_applicable", 10),
-                ColumnSpec("findings_listed", 12),
+                ColumnSpec("exceptions_listed", 12),
                 ColumnSpec("population_listed", 12),
                 ColumnSpec("evidence_files", 40),
                 ColumnSpec("parameters", 60),
@@ -270,7 +343,10 @@ def write_workbook(
             (
                 [
                     c.id,
+                    c.evidence_ref,
                     c.title,
+                    c.population_text,
+                    _claims_text(c),
                     ", ".join(c.requirements),
                     c.severity,
                     c.state.replace("_", " "),
@@ -292,7 +368,7 @@ def write_workbook(
             kind="checks",
         )
         sheet = wb.add_sheet(
-            "Findings",
+            "Exceptions noted",
             specs,
             _sheet_rows(
                 con,
@@ -304,7 +380,7 @@ def write_workbook(
             ),
             kind="findings",
         )
-        rows["Findings"] = sheet.rows
+        rows["Exceptions noted"] = sheet.rows
         sheet = wb.add_sheet(
             "Population",
             specs,
@@ -323,7 +399,7 @@ def write_workbook(
             sheet = wb.add_sheet(extra.title, extra.columns, extra.rows, kind=extra.kind)
             rows[extra.title] = sheet.rows
         wb.add_sheet(
-            "Exceptions",
+            "Exceptions register",
             [
                 ColumnSpec("exception_id", 14),
                 ColumnSpec("check_id", 28),
@@ -374,6 +450,8 @@ def write_workbook(
                 ColumnSpec("source_file", 30),
                 ColumnSpec("locator", 16),
                 ColumnSpec("source_sha256", 20),
+                ColumnSpec("register_ref", 12),
+                ColumnSpec("stands_for_procedures", 24),
             ],
             (
                 [
@@ -391,14 +469,29 @@ def write_workbook(
                     a.get("source_file"),
                     a.get("locator"),
                     a.get("source_sha256"),
+                    report.evidence_ref("register", str(a.get("source_file"))),
+                    ", ".join(a.get("procedures") or []),
                 ]
                 for a in report.attestations
             ),
             kind="attestations",
         )
         wb.add_sheet(
+            "Evidence references",
+            [
+                ColumnSpec("evidence_ref", 12),
+                ColumnSpec("kind", 18),
+                ColumnSpec("what", 70),
+                ColumnSpec("key", 40),
+                ColumnSpec("sha256", 70),
+            ],
+            ([e["ref"], e["kind"], e["title"], e["key"], e["sha256"]] for e in report.evidence),
+            kind="evidence",
+        )
+        wb.add_sheet(
             "Evidence sources",
             [
+                ColumnSpec("evidence_ref", 12),
                 ColumnSpec("path", 50),
                 ColumnSpec("sha256", 70),
                 ColumnSpec("format", 18),
@@ -414,6 +507,7 @@ def write_workbook(
             ],
             (
                 [
+                    report.evidence_ref("source file", s["source_sha256"]),
                     s["path"],
                     s["source_sha256"],
                     s["format"],

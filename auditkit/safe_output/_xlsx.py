@@ -60,6 +60,8 @@ GREEN = "C6EFCE"
 RED = "FFC7CE"
 AMBER = "FFEB9C"
 GREY = "D9D9D9"
+BLUE = "DDEBF7"
+SAND = "EFE4D6"
 
 RESULT_COLOURS: Mapping[str, str] = MappingProxyType(
     {
@@ -67,6 +69,12 @@ RESULT_COLOURS: Mapping[str, str] = MappingProxyType(
         "Not in Place": RED,
         "Not Tested": AMBER,
         "Not Applicable": GREY,
+        "No exceptions noted (partial)": BLUE,
+        "No automated evidence": SAND,
+        "covered": GREEN,
+        "partly covered": BLUE,
+        "not covered": SAND,
+        "exceptions noted": RED,
         "pass": GREEN,
         "fail": RED,
         "excepted": AMBER,
@@ -76,7 +84,7 @@ RESULT_COLOURS: Mapping[str, str] = MappingProxyType(
         "error": RED,
     }
 )
-"""Fill colours (RGB hex) for the ROC findings and the check results.
+"""Fill colours (RGB hex) for the candidate results, procedure statuses and item statuses.
 
 Keys match case-insensitively, so ``PASS`` and ``pass`` get the same colour."""
 

@@ -57,13 +57,54 @@ CREATE TABLE IF NOT EXISTS run_requirements (
     run_id               INTEGER NOT NULL,
     requirement          VARCHAR NOT NULL,
     title                VARCHAR NOT NULL,
-    result               VARCHAR NOT NULL, -- In Place | Not in Place | Not Applicable | Not Tested
+    -- In Place | Not in Place | No exceptions noted (partial) | No automated evidence
+    -- | Not Applicable | Not Tested (docs/results.md); runs stored before procedures were
+    -- modelled used only the first two and the last two
+    result               VARCHAR NOT NULL,
     compensating_control BOOLEAN NOT NULL,
     customized_approach  BOOLEAN NOT NULL,
     basis                VARCHAR NOT NULL, -- one line: why this result
     checks               VARCHAR[] NOT NULL,
     sort_key             INTEGER NOT NULL,
     PRIMARY KEY (run_id, requirement)
+);
+-- How many of the requirement's testing procedures there are and how many are covered
+-- (NULL for runs stored before procedures were modelled).
+ALTER TABLE run_requirements ADD COLUMN IF NOT EXISTS procedures_total INTEGER;
+ALTER TABLE run_requirements ADD COLUMN IF NOT EXISTS procedures_covered INTEGER;
+-- The mapped checks that noted exceptions counting towards the requirement.
+ALTER TABLE run_requirements ADD COLUMN IF NOT EXISTS failing_checks VARCHAR[];
+
+-- One row per testing procedure of each requirement: how far it is covered and by what.
+CREATE TABLE IF NOT EXISTS run_procedures (
+    run_id          INTEGER NOT NULL,
+    requirement     VARCHAR NOT NULL,
+    procedure       VARCHAR NOT NULL,
+    methods         VARCHAR[] NOT NULL,  -- documentation | interview | configuration | records | observation
+    text            VARCHAR NOT NULL,    -- auditkit's paraphrase
+    status          VARCHAR NOT NULL,    -- covered | partly covered | not covered | exceptions noted
+    covered_methods VARCHAR[] NOT NULL,
+    partly_methods  VARCHAR[] NOT NULL,
+    checks          VARCHAR[] NOT NULL,  -- checks whose evidence bears on it
+    attestations    VARCHAR[] NOT NULL,  -- attestations that name it
+    evidence_refs   VARCHAR[] NOT NULL,  -- EV-nnnn references (run_evidence)
+    basis           VARCHAR NOT NULL,
+    to_do           VARCHAR,             -- what the assessor still has to do; NULL when covered
+    position        INTEGER NOT NULL,    -- order within the requirement
+    sort_key        INTEGER NOT NULL,    -- the requirement's order in the framework
+    PRIMARY KEY (run_id, procedure)
+);
+
+-- The run's evidence sets and their stable references (EV-0001...): check populations,
+-- register files, input files, numbered in that order when the run is stored.
+CREATE TABLE IF NOT EXISTS run_evidence (
+    run_id  INTEGER NOT NULL,
+    ref     VARCHAR NOT NULL,
+    kind    VARCHAR NOT NULL,    -- check population | register | source file
+    key     VARCHAR NOT NULL,    -- check id | register path | source sha256
+    title   VARCHAR NOT NULL,
+    sha256  VARCHAR,
+    PRIMARY KEY (run_id, ref)
 );
 
 CREATE TABLE IF NOT EXISTS run_exceptions (

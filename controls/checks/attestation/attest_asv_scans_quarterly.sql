@@ -1,9 +1,9 @@
--- One row per three-month window ending at the as-of date (calendar months), newest first.
+-- One row per window of the look-back (auditkit's calendar, staged as calendar_windows: the last
+-- window ends on the as-of date), the newest $windows of them.
 WITH win AS (
-    SELECT k,
-        CAST($as_of - to_months(k * $window_months) AS DATE) + 1 AS window_start,
-        CAST($as_of - to_months((k - 1) * $window_months) AS DATE) AS window_end
-    FROM range(1, $windows + 1) AS t(k)
+    SELECT row_number() OVER (ORDER BY window_no DESC) AS k, window_start, window_end
+    FROM calendar_windows WHERE months = $window_months
+    ORDER BY window_no DESC LIMIT $windows
 ),
 scans AS (
     SELECT *, coalesce(result = 'pass', false) AS passed FROM attestations

@@ -11,10 +11,11 @@ fam AS (
         arg_min(source_sha256, t) AS first_sha256, arg_min(locator, t) AS first_locator
     FROM r GROUP BY family
 ),
-win AS (       -- the last online months, in calendar months back from the as-of date
-    SELECT k, CAST($as_of - to_months(k) AS DATE) + 1 AS w_start,
-              CAST($as_of - to_months(k - 1) AS DATE) AS w_end
-    FROM range(1, $online_months + 1) AS t(k)
+win AS (       -- the last online months of auditkit's calendar (calendar_windows), newest first
+    SELECT row_number() OVER (ORDER BY window_no DESC) AS k, window_start AS w_start,
+           window_end AS w_end
+    FROM calendar_windows WHERE months = 1
+    ORDER BY window_no DESC LIMIT $online_months
 ),
 hits AS (
     SELECT r.family, w.k, count(*) AS n
@@ -29,8 +30,9 @@ gaps AS (
 ),
 j AS (
     SELECT f.*, coalesce(g.empty_months, []) AS empty_months,
-        -- 12 months of history as of D means records from D - 12 months + 1 day (D included).
-        CAST($as_of - to_months($retention_months) + INTERVAL 1 DAY AS DATE) AS retain_from
+        -- 12 months of history as of D: records from (D + 1 day) - 12 months, the calendar's
+        -- look-back start (30 September: from 1 October of the year before).
+        CAST($as_of + INTERVAL 1 DAY - to_months($retention_months) AS DATE) AS retain_from
     FROM fam f LEFT JOIN gaps g USING (family)
 )
 SELECT
