@@ -15,8 +15,9 @@ from auditkit.cli._common import (
     print_table,
     say,
 )
-from auditkit.errors import WorkspaceError
+from auditkit.errors import NotFoundError, WorkspaceError
 from auditkit.evaluate.catalog import Catalog, load_catalog
+from auditkit.evaluate.framework import ProcedureClaim
 from auditkit.workspace import find_workspace
 
 ControlsOpt = Annotated[
@@ -69,14 +70,94 @@ def _check_doc(catalog: Catalog, check_id: str) -> dict[str, object]:
             for p in c.params
         ],
         "evidence_columns": list(c.evidence_columns),
+        "population": c.population,
+        "procedures": [_claim_doc(catalog, c.id, claim) for claim in c.procedures],
         "requirements": [f"{fw} {req}" for fw, req in catalog.requirements_for(c.id)],
         "sql_file": str(c.sql_path),
         "yaml_file": str(c.yaml_path),
     }
 
 
+def _claim_doc(catalog: Catalog, check_id: str, claim: ProcedureClaim) -> dict[str, object]:
+    """One procedure a check performs, with the procedure's own methods and description."""
+    doc: dict[str, object] = {
+        "procedure": claim.procedure,
+        "extent": claim.extent,
+        "methods_performed": list(claim.methods),
+        "limits": claim.limits,
+    }
+    for fw in catalog.frameworks.values():
+        req = fw.requirement_of(claim.procedure)
+        proc = req.procedure(claim.procedure) if req else None
+        if req is not None and proc is not None and check_id in req.checks:
+            doc.update(
+                requirement=req.id, procedure_methods=list(proc.methods), description=proc.text
+            )
+            break
+    return doc
+
+
+def _requirement_doc(catalog: Catalog, target: str) -> dict[str, object] | None:
+    """A requirement (or the requirement of a procedure): its procedures and what covers them."""
+    for fw in catalog.frameworks.values():
+        req = next((r for r in fw.requirements if r.id == target), None) or fw.requirement_of(
+            target
+        )
+        if req is None:
+            continue
+        procedures = []
+        for proc in req.procedures:
+            performed = [
+                {
+                    "check": c,
+                    "population": catalog.checks[c].population,
+                    "extent": claim.extent,
+                    "methods_performed": list(claim.methods),
+                    "limits": claim.limits,
+                }
+                for c in req.checks
+                if c in catalog.checks
+                for claim in catalog.checks[c].procedures
+                if claim.procedure == proc.id
+            ]
+            procedures.append(
+                {
+                    "procedure": proc.id,
+                    "methods": list(proc.methods),
+                    "description": proc.text,
+                    "performed_by": performed,
+                    "attestation_may_cover": bool(
+                        set(proc.methods) & {"documentation", "interview"}
+                    ),
+                }
+            )
+        return {
+            "framework": fw.id,
+            "requirement": req.id,
+            "title": req.title,
+            "applies_to": req.applies_to,
+            "checks": list(req.checks),
+            "procedures": procedures,
+        }
+    return None
+
+
 def _as_list(value: object) -> list[object]:
     return list(value) if isinstance(value, list) else []
+
+
+def _extent_text(claim: dict[str, object]) -> str:
+    if claim["extent"] == "exceptions-only":
+        return f"can show exceptions only ({claim['limits']})"
+    methods = ", ".join(str(m) for m in _as_list(claim["methods_performed"]))
+    text = f"{methods}, {claim['extent']} population"
+    return text + (f" ({claim['limits']})" if claim.get("limits") else "")
+
+
+def _item_text(item: object) -> str:
+    if isinstance(item, dict) and "procedure" in item:
+        return f"{item['procedure']}: " + _extent_text(item)
+    return str(item)
 
 
 def register(app: typer.Typer) -> None:
@@ -133,25 +214,62 @@ def register(app: typer.Typer) -> None:
 
     @controls_app.command("show")
     def show(
-        check_id: Annotated[str, typer.Argument(help="Check id.")],
+        target: Annotated[
+            str, typer.Argument(help="Check id, requirement (6.3.3) or procedure (6.3.3.b).")
+        ],
         controls: ControlsOpt = None,
         workspace_dir: WsOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Show one check: metadata, parameters, data it needs, requirements it maps to.
+        """Show a check (population, procedures it performs, parameters, data it needs) or a
+        requirement (its testing procedures and which checks perform them, over which population).
 
-        Example: auditkit controls show vuln_critical_patch_window
+        Example: auditkit controls show 6.3.3  (or a check: controls show vuln_db_freshness)
         """
         catalog = load_catalog(_dirs(workspace_dir, controls))
-        doc = _check_doc(catalog, check_id)
+        try:
+            doc = _check_doc(catalog, target)
+            kind = "Check"
+        except NotFoundError:
+            found = _requirement_doc(catalog, target)
+            if found is None:
+                raise NotFoundError(
+                    f"no check, requirement or testing procedure {target!r}; "
+                    "see 'auditkit controls list'"
+                ) from None
+            doc, kind = found, "Requirement"
         if json_out:
             print_json(doc)
             return
+        if kind == "Requirement":
+            rows = []
+            for p in _as_list(doc["procedures"]):
+                assert isinstance(p, dict)
+                performed: list[dict[str, object] | None] = [
+                    c for c in _as_list(p["performed_by"]) if isinstance(c, dict)
+                ] or [None]
+                for c in performed:
+                    rows.append(
+                        [
+                            p["procedure"],
+                            ", ".join(str(m) for m in _as_list(p["methods"])),
+                            p["description"],
+                            "" if c is None else c["check"],
+                            "" if c is None else _extent_text(c),
+                            "" if c is None else c["population"],
+                        ]
+                    )
+            print_table(
+                f"{doc['requirement']} {doc['title']} ({doc['framework']}): testing procedures",
+                ["procedure", "methods", "description", "check", "performs", "population"],
+                rows,
+            )
+            return
         rows = [
-            [k, v if not isinstance(v, list) else "; ".join(str(i) for i in v)]
+            [k, v if not isinstance(v, list) else "; ".join(_item_text(i) for i in v)]
             for k, v in doc.items()
         ]
-        print_table(f"Check {check_id}", ["field", "value"], rows)
+        print_table(f"Check {target}", ["field", "value"], rows)
 
     @controls_app.command("lint")
     def lint(

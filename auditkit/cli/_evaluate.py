@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -24,9 +23,34 @@ from auditkit.clock import claimed_now
 from auditkit.errors import ConfigError
 from auditkit.evaluate.catalog import load_catalog
 from auditkit.evaluate.engine import evaluate as run_evaluation
+from auditkit.evaluate.rollup import (
+    IN_PLACE,
+    NO_EVIDENCE,
+    NOT_IN_PLACE,
+    NOT_TESTED,
+    PARTIAL,
+    RESULTS,
+)
 from auditkit.store import open_store
 
-FAIL_ON = {"not-in-place": ("Not in Place",), "not-tested": ("Not in Place", "Not Tested")}
+# --fail-on LEVEL: exit 1 when any requirement has one of these candidate results.
+FAIL_ON = {
+    # exceptions noted
+    "not-in-place": (NOT_IN_PLACE,),
+    # ... or automated coverage that stops short of every procedure
+    "partial": (NOT_IN_PLACE, PARTIAL),
+    # anything short of a proposed In Place (or a declared Not Applicable)
+    "not-proven": (NOT_IN_PLACE, PARTIAL, NO_EVIDENCE, NOT_TESTED),
+}
+# Before testing procedures were modelled, "not-tested" failed on what is now split into
+# No automated evidence and Not Tested; it keeps that meaning, and so equals not-proven.
+FAIL_ON["not-tested"] = FAIL_ON["not-proven"]
+
+
+def counts_line(counts: dict[str, int]) -> str:
+    """Requirements per candidate result, in the vocabulary's order, one line."""
+    line = "; ".join(f"{k}: {counts.get(k, 0)}" for k in RESULTS)
+    return line + f" (proposed In Place: {counts.get(IN_PLACE, 0)}; results are candidates)"
 
 
 def register(app: typer.Typer) -> None:
@@ -60,7 +84,9 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--fail-on",
-                help="Exit 1 when any requirement is not-in-place (or also not-tested).",
+                help="Exit 1 when any requirement is not-in-place (exceptions noted), partial "
+                "(also incomplete automated coverage) or not-proven (anything short of a "
+                "proposed In Place or a declared Not Applicable; not-tested is an alias).",
             ),
         ] = None,
         workspace_dir: WorkspaceOpt = None,
@@ -72,7 +98,7 @@ def register(app: typer.Typer) -> None:
         (previous quarter: --period-start 2026-04-01 --period-end 2026-06-30)
         """
         if fail_on is not None and fail_on not in FAIL_ON:
-            raise ConfigError("--fail-on must be not-in-place or not-tested")
+            raise ConfigError("--fail-on must be not-in-place, partial or not-proven")
         day = None
         if as_of:
             try:
@@ -104,11 +130,12 @@ def register(app: typer.Typer) -> None:
         else:
             print_table(
                 f"Run {summary.run_id}: {summary.framework} as of {summary.as_of}",
-                ["requirement", "result", "CC", "CA", "basis"],
+                ["requirement", "candidate result", "procedures covered", "CC", "CA", "basis"],
                 [
                     [
                         r.id,
                         r.result,
+                        f"{r.procedures_covered} of {r.procedures_total}",
                         "yes" if r.compensating_control else "",
                         "yes" if r.customized_approach else "",
                         r.basis,
@@ -117,8 +144,7 @@ def register(app: typer.Typer) -> None:
                 ],
                 styles={1: result_style},
             )
-            counts = summary.counts()
-            say("; ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+            say(counts_line(summary.counts()))
         failing = FAIL_ON.get(fail_on or "", ())
         hit = any(r.result in failing for r in summary.requirements)
         raise typer.Exit(EXIT_CHECK_FAILED if hit else EXIT_OK)
@@ -138,10 +164,7 @@ def register(app: typer.Typer) -> None:
                 """
                 SELECT r.run_id, r.as_of, r.period_start, r.period_end, r.framework_id, r.label,
                        r.created_at,
-                       count(*) FILTER (q.result = 'In Place'),
-                       count(*) FILTER (q.result = 'Not in Place'),
-                       count(*) FILTER (q.result = 'Not Tested'),
-                       count(*) FILTER (q.result = 'Not Applicable')
+                       list(q.result) FILTER (q.result IS NOT NULL)
                 FROM runs r LEFT JOIN run_requirements q USING (run_id)
                 GROUP BY ALL ORDER BY r.run_id
                 """
@@ -155,12 +178,7 @@ def register(app: typer.Typer) -> None:
                 "framework": r[4],
                 "label": r[5],
                 "created_at": r[6].isoformat() + "Z",
-                "counts": {
-                    "In Place": r[7],
-                    "Not in Place": r[8],
-                    "Not Tested": r[9],
-                    "Not Applicable": r[10],
-                },
+                "counts": {k: list(r[7] or []).count(k) for k in RESULTS},
             }
             for r in rows
         ]
@@ -176,8 +194,10 @@ def register(app: typer.Typer) -> None:
                 "framework",
                 "in place",
                 "not in place",
-                "not tested",
+                "partial",
+                "no evidence",
                 "n/a",
+                "not tested",
                 "label",
             ],
             [
@@ -186,7 +206,7 @@ def register(app: typer.Typer) -> None:
                     d["as_of"],
                     f"{d['period_start']} .. {d['period_end']}",
                     d["framework"],
-                    *json.loads(json.dumps(list(d["counts"].values()))),
+                    *[d["counts"][k] for k in RESULTS],
                     d["label"] or "",
                 ]
                 for d in docs

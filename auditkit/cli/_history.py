@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         workspace_dir: WorkspaceOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Compare two runs: requirement results that changed; findings new, resolved, persisting.
+        """Compare two runs: candidate results that changed; exceptions new, resolved, persisting.
 
         Example: auditkit diff 2          (run 2 against the run before it)
         """
@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
             styles={1: result_style, 2: result_style},
         )
         print_table(
-            "Findings by check",
+            "Exceptions noted, by check",
             ["check", "new", "resolved", "persisting", "excepted", "not re-tested", "first tested"],
             [
                 [
@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
         )
         totals = result.to_json()["totals"]
         say(
-            f"{len(changed)} requirement result(s) changed; findings: {totals['new']} new, "
+            f"{len(changed)} requirement result(s) changed; exceptions: {totals['new']} new, "
             f"{totals['resolved']} resolved, {totals['persisting']} persisting, "
             f"{totals['excepted']} now excepted, {totals['not_retested']} not re-tested, "
             f"{totals['first_tested']} first tested"
@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
         workspace_dir: WorkspaceOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Prioritised remediation plan: every requirement Not in Place or Not Tested.
+        """Prioritised plan: every requirement short of a proposed In Place, with what is left.
 
         Needs no signing key. Example: auditkit gap --plan remediation-plan.yaml
         """
@@ -167,7 +167,14 @@ def register(app: typer.Typer) -> None:
             ],
             styles={2: result_style},
         )
-        say(f"{len(items)} requirement(s) need work")
+        by_result = {
+            r: sum(1 for i in items if i.result == r)
+            for r in dict.fromkeys(i.result for i in items)
+        }
+        say(
+            f"{len(items)} requirement(s) short of a proposed In Place: "
+            + ", ".join(f"{n} {r}" for r, n in by_result.items())
+        )
 
     @app.command("sample")
     def sample(
@@ -234,7 +241,7 @@ def register(app: typer.Typer) -> None:
         workspace_dir: WorkspaceOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Remediation timeliness: findings with a deadline, resolved or open, met or missed.
+        """Remediation timeliness: exceptions with a deadline, resolved or open, met or missed.
 
         Example: auditkit timeliness --run 2 --json
         """

@@ -19,6 +19,7 @@ from auditkit.cli._common import (
     stdout_console,
     workspace,
 )
+from auditkit.cli._evaluate import counts_line
 from auditkit.clock import claimed_now
 from auditkit.errors import ConfigError, KeyMaterialError
 from auditkit.evaluate.catalog import load_catalog
@@ -211,17 +212,20 @@ def register(app: typer.Typer) -> None:
             say("no workspace key: signed with a throwaway key made for this demo")
         automated = [r for r in result.summary.requirements if r.checks]
         print_table(
-            f"Demo run {result.summary.run_id} as of {result.summary.as_of}: requirements "
-            "with automated checks",
-            ["requirement", "result", "basis"],
-            [[r.id, r.result, r.basis] for r in automated],
+            f"Demo run {result.summary.run_id} as of {result.summary.as_of}: candidate results "
+            "of the requirements with automated checks",
+            ["requirement", "candidate result", "procedures covered", "basis"],
+            [
+                [r.id, r.result, f"{r.procedures_covered} of {r.procedures_total}", r.basis]
+                for r in automated
+            ],
             styles={1: result_style},
         )
         manual = len(result.summary.requirements) - len(automated)
         say(
-            f"{manual} further requirement(s) are manual (Not Tested until the assessor tests "
-            "them, or declared Not Applicable); all are in the pack"
+            f"{manual} further requirement(s) map no check (No automated evidence unless "
+            "declared, or covered by attestations); all are in the pack"
         )
-        say("; ".join(f"{k}: {v}" for k, v in sorted(result.summary.counts().items())))
+        say(counts_line(result.summary.counts()))
         say(f"signed pack written to {result.pack.path}")
         say(f"check it with: auditkit verify {result.pack.path}")

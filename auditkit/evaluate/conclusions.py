@@ -176,6 +176,13 @@ def conclude(
             config.entity_type,
         )
         results.append(res)
+        for p in res.procedures:
+            p.evidence_refs = tuple(
+                sorted(
+                    {check_ref[c] for c in p.checks if c in check_ref}
+                    | {r for a in p.attestations if (r := attestation_ref.get(a))}
+                )
+            )
         con.execute(
             "INSERT INTO run_requirements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -207,10 +214,7 @@ def conclude(
                     list(p.partly_methods),
                     list(p.checks),
                     list(p.attestations),
-                    sorted(
-                        {check_ref[c] for c in p.checks if c in check_ref}
-                        | {r for a in p.attestations if (r := attestation_ref.get(a))}
-                    ),
+                    list(p.evidence_refs),
                     p.basis,
                     p.to_do or None,
                     index,

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditkit.evaluate.rollup import RequirementResult
+from auditkit.evaluate.rollup import RESULTS, RequirementResult
 
 
 @dataclass
@@ -47,8 +47,8 @@ class RunSummary:
     requirements: list[RequirementResult]
 
     def counts(self) -> dict[str, int]:
-        """Requirements per result."""
-        out: dict[str, int] = {}
+        """Requirements per candidate result, every result of the vocabulary included."""
+        out = dict.fromkeys(RESULTS, 0)
         for req in self.requirements:
             out[req.result] = out.get(req.result, 0) + 1
         return out
@@ -60,6 +60,8 @@ class RunSummary:
             "as_of": self.as_of.isoformat(),
             "period": {"start": self.period_start.isoformat(), "end": self.period_end.isoformat()},
             "framework": self.framework,
+            "results_are": "candidates for the assessor; In Place only when every testing "
+            "procedure is covered (docs/results.md)",
             "counts": self.counts(),
             "requirements": [
                 {
@@ -67,9 +69,27 @@ class RunSummary:
                     "title": r.title,
                     "result": r.result,
                     "basis": r.basis,
+                    "procedures_covered": r.procedures_covered,
+                    "procedures_total": r.procedures_total,
                     "compensating_control": r.compensating_control,
                     "customized_approach": r.customized_approach,
                     "checks": list(r.checks),
+                    "checks_with_exceptions": list(r.failing_checks),
+                    "procedures": [
+                        {
+                            "procedure": p.id,
+                            "methods": list(p.methods),
+                            "status": p.status,
+                            "covered_methods": list(p.covered_methods),
+                            "partly_covered_methods": list(p.partly_methods),
+                            "checks": list(p.checks),
+                            "attestations": list(p.attestations),
+                            "evidence_refs": list(p.evidence_refs),
+                            "basis": p.basis,
+                        }
+                        for p in r.procedures
+                    ],
+                    "still_for_the_assessor": r.to_do,
                 }
                 for r in self.requirements
             ],

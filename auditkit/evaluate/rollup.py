@@ -144,6 +144,7 @@ class ProcedureResult:
     attestations: tuple[str, ...] = ()  # attestations that name it
     basis: str = ""  # what covers it, in words
     to_do: str = ""  # what the assessor still has to do ("" when covered)
+    evidence_refs: tuple[str, ...] = ()  # EV-nnnn of its checks and attestations (set when stored)
 
 
 @dataclass

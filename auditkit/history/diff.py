@@ -1,9 +1,10 @@
-"""Run history: compare two runs, requirement by requirement and finding by finding.
+"""Run history: compare two runs, requirement by requirement and item by item.
 
-Findings are matched by fingerprint (sha256 of check id and resource key),
-which does not depend on the run, so an item keeps its identity across
-quarters. A finding is a population item whose status is ``fail``; an
-excepted item is reported as excepted, not as resolved.
+Items are matched by fingerprint (sha256 of check id and resource key), which
+does not depend on the run, so an item keeps its identity across quarters. An
+exception noted is a population item whose status is ``fail``; an excepted item
+is reported as excepted, not as resolved. (The dataclasses keep the internal
+name "finding" for such an item; what users see says "exception".)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class RequirementChange:
 
 @dataclass
 class FindingChange:
-    """One finding's fate between the runs."""
+    """One item's fate between the runs (an exception noted in either)."""
 
     check_id: str
     fingerprint: str
@@ -51,7 +52,7 @@ class FindingChange:
 
 @dataclass
 class CheckDelta:
-    """Per check: counts of new, resolved and persisting findings and state changes."""
+    """Per check: counts of new, resolved and persisting exceptions and state changes."""
 
     check_id: str
     state_before: str | None
@@ -105,7 +106,7 @@ class RunDiff:
                     "first_tested",
                 )
             },
-            "findings": [f.__dict__ for f in self.findings],
+            "exception_changes": [f.__dict__ for f in self.findings],
         }
 
 
@@ -142,7 +143,7 @@ def diff_runs(
 ) -> RunDiff:
     """Compare ``run_a`` (default: the run before ``run_b``) with ``run_b``.
 
-    ``limit`` bounds the listed findings per kind of change; counts are always exact.
+    ``limit`` bounds the listed items per kind of change; counts are always exact.
     """
     as_of_b = _as_of(con, run_b)
     if run_a is None:

@@ -1,11 +1,14 @@
-"""Gap analysis: a prioritised remediation plan from one run.
+"""Gap analysis: a prioritised plan from one run, for everything short of a proposed In Place.
 
-Every requirement that is Not in Place or Not Tested becomes a plan item with
-its failing (or untested) checks, the affected resources, the worst severity,
-the earliest deadline found in the findings' evidence, and — from an optional
-plan file — an owner, a due date and a note. Order: Not in Place before Not
-Tested, then severity, then the earliest deadline, then the standard's order.
-It needs no signing key: it is meant for readiness runs before an audit.
+Every requirement that is Not in Place, No exceptions noted (partial), No
+automated evidence or Not Tested becomes a plan item with its failing (or
+untested) checks, the affected resources, the worst severity, the earliest
+deadline found in the exceptions' evidence, what the assessor (or the entity)
+still has to cover procedure by procedure, and — from an optional plan file —
+an owner, a due date and a note. Order: Not in Place first (remediation), then
+partial coverage, then no automated evidence, then declared Not Tested; within
+each, severity, the earliest deadline, then the standard's order. It needs no
+signing key: it is meant for readiness runs before an audit.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from typing import Any
 import duckdb
 
 from auditkit.errors import ConfigError, InputError, NotFoundError
+from auditkit.evaluate.rollup import NO_EVIDENCE, NOT_IN_PLACE, NOT_TESTED, PARTIAL
 from auditkit.safeload import load_yaml_file_text
 from auditkit.store import first_row
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4, "unknown": 5}
-RESULT_RANK = {"Not in Place": 0, "Not Tested": 1}
+RESULT_RANK = {NOT_IN_PLACE: 0, PARTIAL: 1, NO_EVIDENCE: 2, NOT_TESTED: 3}
 DEADLINE_COLUMNS = ("deadline", "due", "due_date")
 
 
@@ -55,6 +59,7 @@ class GapItem:
     note: str | None = None
     priority: int = 0
     overdue_plan: bool = field(default=False)
+    to_do: list[str] = field(default_factory=list)  # procedures not covered, and what is left
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -119,9 +124,16 @@ def gap_analysis(
     as_of: dt.date = run[0]
     reqs = con.execute(
         "SELECT requirement, title, result, basis, checks, sort_key FROM run_requirements "
-        "WHERE run_id = ? AND result IN ('Not in Place', 'Not Tested') ORDER BY sort_key",
-        [run_id],
+        "WHERE run_id = ? AND list_contains(?, result) ORDER BY sort_key",
+        [run_id, list(RESULT_RANK)],
     ).fetchall()
+    to_do: dict[str, list[str]] = {}
+    for requirement, line in con.execute(
+        "SELECT requirement, to_do FROM run_procedures "
+        "WHERE run_id = ? AND to_do IS NOT NULL ORDER BY sort_key, position",
+        [run_id],
+    ).fetchall():
+        to_do.setdefault(requirement, []).append(line)
     check_rows = {
         r[0]: {
             "check_id": r[0],
@@ -192,6 +204,7 @@ def gap_analysis(
             owner=entry.owner if entry else None,
             due=entry.due if entry else None,
             note=entry.note if entry else None,
+            to_do=to_do.get(requirement, []),
         )
         item.overdue_plan = bool(item.due and item.due < as_of)
         item.priority = sort_key

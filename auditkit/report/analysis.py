@@ -49,6 +49,7 @@ GAP_COLUMNS = [
     ColumnSpec("checks", 40),
     ColumnSpec("example_resources", 60),
     ColumnSpec("basis", 70),
+    ColumnSpec("still_to_cover", 90),
 ]
 
 
@@ -58,7 +59,7 @@ def requirement_change_rows(diff: RunDiff) -> Iterable[list[Any]]:
 
 
 def finding_change_rows(diff: RunDiff) -> Iterable[list[Any]]:
-    """Every new, resolved, persisting or newly excepted finding."""
+    """Every new, resolved, persisting or newly excepted exception."""
     return (
         [
             f.check_id,
@@ -91,6 +92,7 @@ def gap_rows(items: list[GapItem]) -> Iterable[list[Any]]:
             ", ".join(c["check_id"] for c in i.checks),
             "; ".join(i.sample_resources),
             i.basis,
+            "\n".join(i.to_do),
         ]
         for i in items
     )
@@ -106,7 +108,7 @@ def write_diff_workbook(diff: RunDiff, path: Path) -> None:
             kind="changes",
         )
         wb.add_sheet(
-            "Findings changes", FINDING_CHANGE_COLUMNS, finding_change_rows(diff), kind="findings"
+            "Exception changes", FINDING_CHANGE_COLUMNS, finding_change_rows(diff), kind="findings"
         )
         wb.close()
 
@@ -188,7 +190,7 @@ def analysis_sheets(
                 "--out FILE.xlsx' for every row"
             )
             rows.append([None, None, note])
-        sheets.append(ExtraSheet("Findings changes", FINDING_CHANGE_COLUMNS, rows, kind="changes"))
+        sheets.append(ExtraSheet("Exception changes", FINDING_CHANGE_COLUMNS, rows, kind="changes"))
     sheets.append(
         ExtraSheet(
             "Gap analysis",

@@ -295,7 +295,7 @@ def changes_since_previous(con: duckdb.DuckDBPyConnection, run_id: int) -> dict[
         return None
     diff = diff_runs(con, previous, run_id, limit=MAX_LISTED)
     doc = diff.to_json()
-    findings = doc.pop("findings")
+    findings = doc.pop("exception_changes")
     shown: dict[str, list[dict[str, Any]]] = {}
     for kind in ("new", "resolved", "first tested", "excepted", "not re-tested"):
         items = [f for f in findings if f["change"] == kind]

@@ -62,16 +62,30 @@ def _workspace(case: Path, expected: dict[str, Any], root: Path, check_id: str) 
             shutil.copy(case / name, ws_dir / name)
     controls = root / "controls"
     (controls / "frameworks").mkdir(parents=True)
-    requirement = expected.get("requirement", "T.1")
+    # The requirements the built-in framework maps the check to (or the one the case names),
+    # with their testing procedures, so the roll-up is the one the check really feeds.
+    wanted = expected.get("requirement")
+    requirements = [
+        {
+            "id": req.id,
+            "title": req.title,
+            "applies_to": req.applies_to,
+            "checks": [check_id],
+            "procedures": [
+                {"id": p.id, "methods": list(p.methods), "text": p.text} for p in req.procedures
+            ],
+        }
+        for req in load_catalog().framework("pci-dss-v4.0.1").requirements
+        if check_id in req.checks and (wanted is None or req.id == wanted)
+    ]
+    assert requirements, f"no requirement maps {check_id}"
     (controls / "frameworks" / "case.yaml").write_text(
         yaml.safe_dump(
             {
                 "id": "case",
                 "title": f"case for {check_id}",
                 "version": "1",
-                "requirements": [
-                    {"id": requirement, "title": "the requirement under test", "checks": [check_id]}
-                ],
+                "requirements": requirements,
             }
         )
     )
