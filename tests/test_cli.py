@@ -140,6 +140,8 @@ def test_check_sql_error_exits_3_naming_the_check(
         requires: []
         evidence_columns: []
         remediation: None.
+        population: nothing
+        procedures: [{id: X.1, methods: [records], extent: whole}]
     """)
     )
     (extra / "checks" / "broken" / "broken_check.sql").write_text("SELECT * FROM no_such_table")
@@ -152,6 +154,7 @@ def test_check_sql_error_exits_3_naming_the_check(
           - id: "X.1"
             title: Anything
             checks: [broken_check]
+            procedures: [{id: X.1, methods: [records], text: Anything.}]
     """)
     )
     cfg = mini_workspace / "auditkit.toml"

@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from auditkit.evaluate.rollup import RESULTS
 from tests.conftest import CliRunner
+
+ABBREVIATIONS = {
+    "IP": "In Place",
+    "NiP": "Not in Place",
+    "Part.": "No exceptions noted (partial)",
+    "NAE": "No automated evidence",
+    "N/A": "Not Applicable",
+    "NT": "Not Tested",
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +57,22 @@ def test_demo_evaluates_two_quarters_with_every_result(
     evaluation = summary["evaluation"]
     assert isinstance(evaluation, dict)
     counts = evaluation["counts"]
-    assert set(counts) == {"In Place", "Not in Place", "Not Tested", "Not Applicable"}
+    assert list(counts) == list(RESULTS)
+    assert counts["Not in Place"] and counts["No exceptions noted (partial)"]
+    assert counts["No automated evidence"] and counts["Not Applicable"]
+    assert counts["Not Tested"] == 0  # the sample declares no requirement left out
     checks = evaluation["checks"]
     assert sum(1 for c in checks if c["state"] == "evaluated") >= 30
     for requirement in evaluation["requirements"]:
         assert requirement["basis"].strip()
+        assert requirement["procedures"], requirement["requirement"]
+        # In Place only when every procedure is covered; partial says what is left
+        covered = [p["status"] == "covered" for p in requirement["procedures"]]
+        if requirement["result"] == "In Place":
+            assert all(covered) and not requirement["still_for_the_assessor"]
+        if requirement["result"] == "No exceptions noted (partial)":
+            assert requirement["still_for_the_assessor"]
+            assert requirement["procedures_covered"] < requirement["procedures_total"]
 
 
 def test_demo_diff_shows_new_resolved_and_persisting(
@@ -61,7 +82,7 @@ def test_demo_diff_shows_new_resolved_and_persisting(
     doc = json.loads(cli("diff", "2", "-w", ws, "--json").out)
     totals = doc["totals"]
     assert totals["new"] > 0 and totals["resolved"] > 0 and totals["persisting"] > 0
-    by = {(f["check_id"], f["resource"]): f["change"] for f in doc["findings"]}
+    by = {(f["check_id"], f["resource"]): f["change"] for f in doc["exception_changes"]}
     # From sample_data/ground-truth: the authenticated-view binding was deleted in Q3 (GT-61).
     resolved = [k for k, v in by.items() if v == "resolved" and "authenticated-view" in k[1]]
     assert resolved, "GT-61 should show as resolved"
@@ -105,16 +126,17 @@ def test_demo_pack_shows_changes_trend_timelines_and_oscal(
         "Evidence across the look-back period",
         "Trend over runs of this framework",
         "Log history (10.5.1)",
-        "Internal vulnerability scans per quarter (11.3.1)",
+        "Internal vulnerability scans per three-month window (11.3.1)",
+        "Intervals that apply to this entity (service provider)",
     ):
         assert heading in text, heading
     assert "This is the first run" not in text
     import pandas as pd
 
     sheets = pd.read_excel(out / "workbook.xlsx", sheet_name=None)
-    for name in ("Changes", "Findings changes", "Gap analysis", "Samples", "Timeliness"):
+    for name in ("Changes", "Exception changes", "Gap analysis", "Samples", "Timeliness"):
         assert name in sheets, name
-    assert len(sheets["Findings changes"]) > 0 and len(sheets["Gap analysis"]) > 0
+    assert len(sheets["Exception changes"]) > 0 and len(sheets["Gap analysis"]) > 0
     doc = json.loads((out / "oscal" / "assessment-results.json").read_text())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -172,7 +194,7 @@ def test_demo_diff_matches_the_sample_ground_truth(
     truth = json.loads((sample_data_dir() / "ground-truth" / "scenarios.json").read_text())
     expected = truth["diff_acceptance"]["findings"]
     doc = json.loads(cli("diff", "2", "-w", ws, "--json").out)
-    got = {(f["check_id"], f["resource"]): f["change"] for f in doc["findings"]}
+    got = {(f["check_id"], f["resource"]): f["change"] for f in doc["exception_changes"]}
     mismatches = [
         (
             e["scenario"],
@@ -185,3 +207,88 @@ def test_demo_diff_matches_the_sample_ground_truth(
         if got.get((e["check"], e["resource"]), "absent") != e["change"]
     ]
     assert not mismatches, mismatches
+
+
+def test_every_output_agrees_on_every_requirement(
+    cli: CliRunner, demo_pack: tuple[Path, Path, dict[str, object]]
+) -> None:
+    """The PDF's cover table, the CLI JSON, the workbook and OSCAL give each requirement the
+    same candidate result, and the same counts; none shows a partial result as In Place."""
+    import re
+    import shutil
+    import subprocess
+    import warnings
+
+    import pandas as pd
+
+    out, ws, summary = demo_pack
+    evaluation = summary["evaluation"]
+    assert isinstance(evaluation, dict)
+    cli_states = {r["requirement"]: r["result"] for r in evaluation["requirements"]}
+    assert len(cli_states) == 250
+    counts = {k: sum(1 for v in cli_states.values() if v == k) for k in RESULTS}
+    assert evaluation["counts"] == counts
+    runs = json.loads(cli("runs", "list", "-w", ws, "--json").out)["runs"]
+    assert runs[-1]["counts"] == counts
+
+    book = pd.read_excel(out / "workbook.xlsx", sheet_name=None)
+    sheet = book["Requirements"]
+    assert dict(zip(sheet["requirement"].astype(str), sheet["result"], strict=True)) == cli_states
+    summary_sheet = dict(zip(book["Summary"]["item"], book["Summary"]["value"], strict=False))
+    for result, n in counts.items():
+        assert int(summary_sheet[f"Requirements: {result}"]) == n
+    procedures = book["Procedures"]
+    for req, rows in procedures.groupby(procedures["requirement"].astype(str)):
+        covered = (rows["status"] == "covered").all()
+        assert (cli_states[req] == "In Place") <= covered, req
+
+    doc = json.loads((out / "oscal" / "assessment-results.json").read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from trestle.oscal.assessment_results import AssessmentResults
+
+        AssessmentResults.parse_obj(doc["assessment-results"])
+    result = doc["assessment-results"]["results"][0]
+
+    def props(item: dict[str, object]) -> dict[str, str]:
+        return {p["name"]: p["value"] for p in item.get("props", [])}  # type: ignore[attr-defined]
+
+    oscal_states = {
+        props(e)["requirement"]: props(e)["candidate-result"]
+        for e in result["assessment-log"]["entries"]
+    }
+    assert oscal_states == cli_states
+    for finding in result["findings"]:
+        p = props(finding)
+        requirement = finding["target"]["target-id"].removeprefix("req-")
+        assert p["candidate-result"] == cli_states[requirement]
+        if p["finding-kind"] == "requirement":
+            expected = {"In Place": "satisfied", "Not in Place": "not-satisfied"}
+            assert finding["target"]["status"]["state"] == expected[cli_states[requirement]]
+    concluded = {
+        finding["target"]["target-id"].removeprefix("req-")
+        for finding in result["findings"]
+        if props(finding)["finding-kind"] == "requirement"
+    }
+    assert concluded == {r for r, v in cli_states.items() if v in ("In Place", "Not in Place")}
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(out / "report.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    cover = text[
+        text.index("Candidate results") : text.index("Every requirement's candidate result")
+    ]
+    numbers = next(
+        [int(n) for n in line.split()]
+        for line in cover.splitlines()
+        if line.strip() and re.fullmatch(r"[\d\s]+", line)
+    )
+    assert numbers == [*counts.values(), 250]
+    pairs = re.findall(r"(\d+(?:\.\d+)+) (IP|NiP|Part\.|NAE|N/A|NT)(?=\s|$)", cover)
+    pdf_states = {req: ABBREVIATIONS[abbr] for req, abbr in pairs}
+    assert pdf_states == cli_states

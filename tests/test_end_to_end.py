@@ -62,7 +62,7 @@ def test_pack_has_every_part_and_verifies(cli: CliRunner, pack: tuple[Path, Path
         "keys/manifest-signing-key.pub.pem",
         "keys/pdf-signing-chain.pem",
         "evidence/sources.csv",
-        "evidence/vuln_critical_patch_window/findings.csv",
+        "evidence/vuln_critical_patch_window/exceptions_noted.csv",
         "evidence/vuln_critical_patch_window/population.parquet",
     ):
         assert (out / name).is_file(), name

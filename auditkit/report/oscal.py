@@ -24,9 +24,10 @@ Mapping:
   (satisfied) or Not in Place (not-satisfied). A requirement whose procedures
   are covered only in part, or not at all, or that the entity declared not
   applicable or not tested, gets no requirement finding: nothing about it is
-  satisfied or not-satisfied yet. Its candidate result, coverage and what the
-  assessor still has to do are in the check findings' props and in the
-  result's ``reviewed-controls`` remarks.
+  satisfied or not-satisfied yet;
+- every requirement's candidate result, coverage, evidence references and what
+  the assessor still has to do are an ``assessment-log`` entry, so a GRC tool
+  reads all of them in one place.
 
 UUIDs are derived (uuid5) from the run's identity, so the same run gives the
 same document. The structure is validated in tests with compliance-trestle's
@@ -362,8 +363,27 @@ def assessment_results(
         ],
         "reviewed-controls": {
             "control-selections": [{"include-all": {}}],
-            "remarks": "Requirements without a conclusion (no requirement finding): "
-            + "; ".join(f"{r.id} {r.result} ({r.coverage or 'no procedures'})" for r in undecided),
+            "remarks": (
+                f"{len(undecided)} requirement(s) have no conclusion yet and so no requirement "
+                "finding; the assessment log gives every requirement's candidate result."
+            ),
+        },
+        "assessment-log": {
+            "entries": [
+                {
+                    "uuid": _uuid(*identity, "log", r.id),
+                    "title": f"candidate result for {r.id}: {r.result}",
+                    "description": _coverage_remarks(r),
+                    "start": _time(claimed_time),
+                    "props": [
+                        _prop("requirement", r.id),
+                        _prop("candidate-result", r.result),
+                        _prop("procedures-covered", r.coverage),
+                        *[_prop("evidence-ref", ref) for ref in r.evidence_refs],
+                    ],
+                }
+                for r in report.requirements
+            ]
         },
         "observations": observations,
         "findings": findings,

@@ -68,7 +68,7 @@ def test_diff_new_resolved_persisting(cli: CliRunner, two_runs: Path, tmp_path: 
     assert res.code == 0, res.err
     doc = json.loads(res.out)
     assert doc["run_a"] == 1 and doc["run_b"] == 2
-    by = {(f["check_id"], f["resource"]): f["change"] for f in doc["findings"]}
+    by = {(f["check_id"], f["resource"]): f["change"] for f in doc["exception_changes"]}
     assert (
         by[("rbac_cluster_admin_bindings", "ClusterRoleBinding/bob-admin -> User:bob@example.test")]
         == "resolved"
@@ -77,11 +77,12 @@ def test_diff_new_resolved_persisting(cli: CliRunner, two_runs: Path, tmp_path: 
     assert by[("flow_cde_outbound_unapproved", "10.20.1.7 -> 203.0.113.50:443/tcp")] == "excepted"
     assert by[("flow_cde_inbound_unapproved", "10.99.7.20 -> 10.20.1.7:5432/tcp")] == "persisting"
     changes = {c["requirement"]: (c["before"], c["after"]) for c in doc["requirement_changes"]}
-    assert changes["1.3.2"] == ("Not in Place", "In Place")
+    # the exception is resolved, but flow evidence can show exceptions only: not In Place
+    assert changes["1.3.2"] == ("Not in Place", "No automated evidence")
     import pandas as pd
 
     sheets = pd.read_excel(tmp_path / "diff.xlsx", sheet_name=None)
-    assert len(sheets["Findings changes"]) == len(doc["findings"])
+    assert len(sheets["Exception changes"]) == len(doc["exception_changes"])
 
 
 def test_diff_explicit_pair_and_missing_previous(cli: CliRunner, two_runs: Path) -> None:
@@ -254,17 +255,87 @@ def test_oscal_export_validates_against_the_oscal_models(
     assert model.metadata.oscal_version.__root__.startswith("1.1")
     result = model.results[0]
     assert len(result.observations) > 0
+    def kind(resource: object) -> str:
+        return next(p.value for p in resource.props if p.name == "evidence-kind")  # type: ignore[attr-defined]
+
     hashes = {
-        h.value for r in model.back_matter.resources for link in r.rlinks for h in link.hashes
+        h.value
+        for r in model.back_matter.resources
+        if kind(r) == "source file"
+        for link in r.rlinks
+        for h in link.hashes or []
     }
     import duckdb
 
     with duckdb.connect(str(two_runs / "auditkit.duckdb"), read_only=True) as con:
         inputs = {r[0] for r in con.execute("SELECT source_sha256 FROM sources").fetchall()}
+        used = {
+            check: set(shas)
+            for check, shas in con.execute(
+                "SELECT check_id, list(DISTINCT source_sha256) FROM run_results "
+                "WHERE run_id = 2 AND source_sha256 IS NOT NULL GROUP BY check_id"
+            ).fetchall()
+        }
+        counts = {
+            check: (int(fail), int(excepted))
+            for check, fail, excepted in con.execute(
+                "SELECT check_id, count(*) FILTER (WHERE status = 'fail'), "
+                "count(*) FILTER (WHERE status = 'excepted') FROM run_results "
+                "WHERE run_id = 2 GROUP BY check_id"
+            ).fetchall()
+        }
+        noted = {
+            (req, check)
+            for req, checks in con.execute(
+                "SELECT requirement, failing_checks FROM run_requirements WHERE run_id = 2"
+            ).fetchall()
+            for check in checks or []
+        }
     assert inputs and inputs == hashes
     evidence_links = {e.href for o in result.observations for e in o.relevant_evidence or []}
     resource_ids = {f"#{r.uuid}" for r in model.back_matter.resources}
     assert evidence_links and evidence_links <= resource_ids
+    # Each observation links only the evidence its check used, and lists its items with
+    # exceptions noted as subjects.
+    by_uuid = {f"#{r.uuid}": r for r in model.back_matter.resources}
+    for obs in result.observations:
+        check = next((p.value for p in obs.props or [] if p.name == "check-id"), None)
+        if check is None:
+            continue
+        linked = {
+            h.value
+            for e in obs.relevant_evidence or []
+            for link in by_uuid[e.href].rlinks
+            for h in link.hashes or []
+        }
+        assert linked <= used.get(check, set()) | {
+            h.value
+            for r in model.back_matter.resources
+            if kind(r) == "register"
+            for link in r.rlinks
+            for h in link.hashes or []
+        }
+        fail, excepted = counts.get(check, (0, 0))
+        assert len(obs.subjects or []) == min(fail, 200) + min(excepted, 200)
+    # A finding per check takes the check's own state; no requirement without a conclusion
+    # is not-satisfied.
+    requirement_findings = {
+        f.target.target_id: f.target.status.state.value
+        for f in result.findings
+        if any(p.name == "finding-kind" and p.value == "requirement" for p in f.props)
+    }
+    run = json.loads(cli("runs", "list", "--json", "-w", two_runs).out)["runs"][1]
+    assert sum(1 for s in requirement_findings.values() if s == "not-satisfied") == run[
+        "counts"
+    ]["Not in Place"]
+    for f in result.findings:
+        props = {p.name: p.value for p in f.props}
+        if props["finding-kind"] == "check":
+            requirement = f.target.target_id.removeprefix("req-")
+            has = (requirement, props["check-id"]) in noted
+            assert f.target.status.state.value == ("not-satisfied" if has else "satisfied")
+            if counts.get(props["check-id"], (0, 0))[0]:
+                assert has  # a failing item is an exception for the requirement
     again = tmp_path / "ar2.json"
     cli("report", "--run", "2", "--format", "oscal", "--out", again, "-w", two_runs)
     first, second = json.loads(out.read_text()), json.loads(again.read_text())

@@ -118,7 +118,7 @@ def test_plan_states_what_is_listed(built: Built) -> None:
     )
     assert tight.findings.capped and tight.findings.listed_rows <= 10
     assert tight.population.listed_rows <= 20
-    assert "evidence/<check>/findings.csv" in tight.statements()[0]
+    assert "evidence/<check>/exceptions_noted.csv" in tight.statements()[0]
     assert "evidence/<check>/population.csv" in tight.statements()[1]
 
 
@@ -135,17 +135,17 @@ def test_capped_sheets_list_the_pdf_sample_first(ws: Path, tmp_path: Path) -> No
         report = load_run(con, 4, load_catalog(workspace.config.controls_dirs))
         plan = WorkbookPlan.for_run(report, limits)
         result = write_workbook(con, report, tmp_path / "w.xlsx", dt.datetime(2026, 10, 1), plan)
-    assert result.rows["Findings"] == plan.findings.listed_rows <= 300
+    assert result.rows["Exceptions noted"] == plan.findings.listed_rows <= 300
     assert result.rows["Population"] == plan.population.listed_rows <= 200
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         book = load_workbook(tmp_path / "w.xlsx", read_only=True)
-    rows = book["Findings"].iter_rows(values_only=True)
+    rows = book["Exceptions noted"].iter_rows(values_only=True)
     header = list(next(rows))
     check_col, resource_col = header.index("check_id"), header.index("resource")
     listed = {row[resource_col] for row in rows if row[check_col] == EXTRA_CHECK}
     summary = " ".join(str(v) for row in book["Summary"].iter_rows(values_only=True) for v in row)
     book.close()
     assert {item["resource"] for item in report.checks[EXTRA_CHECK].sample} <= listed
-    assert "The Findings sheet lists 300 of" in summary or "The Findings sheet lists 2" in summary
-    assert "evidence/<check>/findings.csv" in summary
+    assert "The Exceptions noted sheet lists 300 of" in summary or "The Exceptions noted sheet lists 2" in summary
+    assert "evidence/<check>/exceptions_noted.csv" in summary

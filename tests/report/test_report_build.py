@@ -151,7 +151,7 @@ def test_sheets_roll_over_at_the_row_limit(built: Built, rolled: Path) -> None:
             "SELECT count(*) FILTER (WHERE status IN ('fail', 'excepted')), count(*) "
             "FROM run_results WHERE run_id = 2"
         ).fetchone() or (0, 0)
-    for base, expected in (("Findings", findings), ("Population", population)):
+    for base, expected in (("Exceptions noted", findings), ("Population", population)):
         parts = [n for n in book.sheetnames if n == base or n.startswith(f"{base} (")]
         assert len(parts) == -(-expected // 10) > 1
         assert parts[1] == f"{base} (2)"
@@ -163,7 +163,7 @@ def test_sheets_roll_over_at_the_row_limit(built: Built, rolled: Path) -> None:
             total += len(rows) - 1
         assert total == expected
     log = list(book["Write log"].iter_rows(values_only=True))
-    findings_row = next(r for r in log if r[0] == "Findings")
-    assert findings_row[2] == findings and "Findings (2)" in findings_row[3]
+    findings_row = next(r for r in log if r[0] == "Exceptions noted")
+    assert findings_row[2] == findings and "Exceptions noted (2)" in findings_row[3]
     book.close()
     assert verify_pack(rolled).ok

@@ -42,20 +42,30 @@ def test_every_row_of_every_check_is_in_both_formats(built: Built) -> None:
     for check_id, population, findings in counts:
         folder = built.out / "evidence" / check_id
         assert pq.ParquetFile(folder / "population.parquet").metadata.num_rows == population
-        assert pq.ParquetFile(folder / "findings.parquet").metadata.num_rows == findings
+        assert pq.ParquetFile(folder / "exceptions_noted.parquet").metadata.num_rows == findings
         assert len(_csv(folder / "population.csv")) == population
-        assert len(_csv(folder / "findings.csv")) == findings
+        assert len(_csv(folder / "exceptions_noted.csv")) == findings
         assert built.pack.evidence_rows[check_id] == {
             "population": population,
-            "findings": findings,
+            "exceptions_noted": findings,
         }
     assert (built.out / "evidence" / "sources.csv").is_file()
     assert (built.out / "evidence" / "README.md").is_file()
+    index = _csv(built.out / "evidence" / "index.csv")
+    refs = {r["evidence_ref"]: r for r in index}
+    assert len(refs) == len(index)
+    stored = dict(
+        _db(built, "SELECT ref, key FROM run_evidence WHERE run_id = 2 ORDER BY ref")
+    )
+    assert {k: v["key"] for k, v in refs.items()} == stored
+    for check_id, _, _ in counts:
+        row = next(r for r in index if r["kind"] == "check population" and r["key"] == check_id)
+        assert row["path"] == f"evidence/{check_id}/"
 
 
 def test_csv_defuses_formulas_and_parquet_keeps_every_byte(built: Built) -> None:
     folder = built.out / "evidence" / HOSTILE_CHECK
-    rows = _csv(folder / "findings.csv")
+    rows = _csv(folder / "exceptions_noted.csv")
     reasons = {r["reason"] for r in rows}
     for text in built.hostile:
         if text[:1] in "=+-@\t\r":
@@ -72,7 +82,7 @@ def test_csv_defuses_formulas_and_parquet_keeps_every_byte(built: Built) -> None
             HOSTILE_CHECK,
         )
     }
-    table = pq.read_table(folder / "findings.parquet")
+    table = pq.read_table(folder / "exceptions_noted.parquet")
     exact = set(table.column("reason").to_pylist())
     assert exact == stored
     assert LONG_TEXT in exact  # never truncated here

@@ -22,17 +22,19 @@ pytestmark = pytest.mark.slow
 SHEETS = (
     "Summary",
     "Requirements",
+    "Procedures",
     "Checks",
-    "Findings",
+    "Exceptions noted",
     "Population",
     "Changes",
-    "Findings changes",
+    "Exception changes",
     "Gap analysis",
     "Samples",
     "Timeliness",
     "Timeliness summary",
-    "Exceptions",
+    "Exceptions register",
     "Attestations",
+    "Evidence references",
     "Evidence sources",
     "Write log",
 )
@@ -84,7 +86,7 @@ def test_no_cell_is_a_formula(built: Built, book: Any) -> None:
 
 
 def test_hostile_values_are_byte_exact(built: Built, book: Any) -> None:
-    findings = [r for r in _rows(book["Findings"]) if r["check_id"] == HOSTILE_CHECK]
+    findings = [r for r in _rows(book["Exceptions noted"]) if r["check_id"] == HOSTILE_CHECK]
     reasons = {r["reason"] for r in findings}
     resources = {r["resource"] for r in findings}
     for i, text in enumerate(built.hostile):
@@ -93,10 +95,10 @@ def test_hostile_values_are_byte_exact(built: Built, book: Any) -> None:
         assert expected in reasons, repr(text)
         assert f"{expected} #{i}" in resources, repr(text)
     # Formula-like strings carry a quote prefix so Excel keeps them as text on edit.
-    header = [c.value for c in book["Findings"][1]]
+    header = [c.value for c in book["Exceptions noted"][1]]
     col = header.index("reason")
     by_reason = {}
-    for row in book["Findings"].iter_rows(min_row=2):
+    for row in book["Exceptions noted"].iter_rows(min_row=2):
         by_reason[row[col].value] = row[col]
     for text in ('=HYPERLINK("http://127.0.0.1/x","click")', '+cmd|" /C calc"!A0', "@SUM(1,2)"):
         cell = by_reason[text]
@@ -104,7 +106,7 @@ def test_hostile_values_are_byte_exact(built: Built, book: Any) -> None:
 
 
 def test_illegal_xml_characters_are_replaced_and_counted(built: Built, book: Any) -> None:
-    reasons = {r["reason"] for r in _rows(book["Findings"])}
+    reasons = {r["reason"] for r in _rows(book["Exceptions noted"])}
     expected = XML_ILLEGAL.replace("\x00", "\ufffd").replace("\x0b", "\ufffd")
     expected = expected.replace("\ufffe", "\ufffd")
     assert expected in reasons
@@ -113,7 +115,7 @@ def test_illegal_xml_characters_are_replaced_and_counted(built: Built, book: Any
 
 
 def test_long_cells_are_truncated_visibly_and_counted(built: Built, book: Any) -> None:
-    reasons = [r["reason"] for r in _rows(book["Findings"]) if r["resource"] == "long text"]
+    reasons = [r["reason"] for r in _rows(book["Exceptions noted"]) if r["resource"] == "long text"]
     assert len(reasons) == 1
     cell = reasons[0]
     assert len(cell) <= 32_767
@@ -146,7 +148,7 @@ def test_row_counts_match_the_database_with_pandas(built: Built) -> None:
         "SELECT count(*) FROM run_results WHERE run_id = 2 AND status IN ('fail', 'excepted')",
     )[0][0]
     population = db(built, "SELECT count(*) FROM run_results WHERE run_id = 2")[0][0]
-    assert len(frames["Findings"]) == findings
+    assert len(frames["Exceptions noted"]) == findings
     assert len(frames["Population"]) == population
     assert (
         len(frames["Requirements"])
@@ -156,7 +158,7 @@ def test_row_counts_match_the_database_with_pandas(built: Built) -> None:
         len(frames["Checks"]) == db(built, "SELECT count(*) FROM run_checks WHERE run_id = 2")[0][0]
     )
     assert (
-        len(frames["Exceptions"])
+        len(frames["Exceptions register"])
         == db(built, "SELECT count(*) FROM run_exceptions WHERE run_id = 2")[0][0]
     )
     assert (
@@ -165,11 +167,11 @@ def test_row_counts_match_the_database_with_pandas(built: Built) -> None:
     )
     # The Checks sheet says how many rows each check lists; they add up.
     checks = frames["Checks"]
-    assert checks["findings_listed"].astype(int).sum() == findings
+    assert checks["exceptions_listed"].astype(int).sum() == findings
     assert checks["population_listed"].astype(int).sum() == population
     # Every finding keeps its provenance columns.
     for column in ("fingerprint", "resource", "reason", "source_sha256", "locator"):
-        assert column in frames["Findings"].columns
+        assert column in frames["Exceptions noted"].columns
 
 
 def test_summary_states_what_the_sheets_list(book: Any) -> None:
@@ -182,14 +184,14 @@ def test_summary_states_what_the_sheets_list(book: Any) -> None:
 
 
 def test_exception_worksheet_is_readable_text(book: Any) -> None:
-    rows = _rows(book["Exceptions"])
+    rows = _rows(book["Exceptions register"])
     assert rows and rows[0]["exception_id"] == "EXC-CC-1"
     assert rows[0]["worksheet: definition"] == "session recording and dual control on every use"
     assert rows[0]["worksheet: constraints"].startswith("=HYPERLINK(")  # text, not a formula
 
 
 def test_findings_details_are_readable(book: Any) -> None:
-    details = [r["details"] for r in _rows(book["Findings"]) if r["check_id"] != HOSTILE_CHECK]
+    details = [r["details"] for r in _rows(book["Exceptions noted"]) if r["check_id"] != HOSTILE_CHECK]
     assert any(d and "days_overdue: " in d for d in details)
     assert not any(d and d.startswith("{") for d in details)
 
@@ -228,4 +230,4 @@ def test_libreoffice_reads_the_same_counts(built: Built, tmp_path: Path) -> None
         built,
         "SELECT count(*) FROM run_results WHERE run_id = 2 AND status IN ('fail', 'excepted')",
     )[0][0]
-    assert counts["Findings"] == findings
+    assert counts["Exceptions noted"] == findings
