@@ -255,6 +255,7 @@ def test_oscal_export_validates_against_the_oscal_models(
     assert model.metadata.oscal_version.__root__.startswith("1.1")
     result = model.results[0]
     assert len(result.observations) > 0
+
     def kind(resource: object) -> str:
         return next(p.value for p in resource.props if p.name == "evidence-kind")  # type: ignore[attr-defined]
 
@@ -325,9 +326,10 @@ def test_oscal_export_validates_against_the_oscal_models(
         if any(p.name == "finding-kind" and p.value == "requirement" for p in f.props)
     }
     run = json.loads(cli("runs", "list", "--json", "-w", two_runs).out)["runs"][1]
-    assert sum(1 for s in requirement_findings.values() if s == "not-satisfied") == run[
-        "counts"
-    ]["Not in Place"]
+    assert (
+        sum(1 for s in requirement_findings.values() if s == "not-satisfied")
+        == run["counts"]["Not in Place"]
+    )
     for f in result.findings:
         props = {p.name: p.value for p in f.props}
         if props["finding-kind"] == "check":

@@ -54,9 +54,7 @@ def test_every_row_of_every_check_is_in_both_formats(built: Built) -> None:
     index = _csv(built.out / "evidence" / "index.csv")
     refs = {r["evidence_ref"]: r for r in index}
     assert len(refs) == len(index)
-    stored = dict(
-        _db(built, "SELECT ref, key FROM run_evidence WHERE run_id = 2 ORDER BY ref")
-    )
+    stored = dict(_db(built, "SELECT ref, key FROM run_evidence WHERE run_id = 2 ORDER BY ref"))
     assert {k: v["key"] for k, v in refs.items()} == stored
     for check_id, _, _ in counts:
         row = next(r for r in index if r["kind"] == "check population" and r["key"] == check_id)

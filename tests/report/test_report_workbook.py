@@ -191,7 +191,8 @@ def test_exception_worksheet_is_readable_text(book: Any) -> None:
 
 
 def test_findings_details_are_readable(book: Any) -> None:
-    details = [r["details"] for r in _rows(book["Exceptions noted"]) if r["check_id"] != HOSTILE_CHECK]
+    rows = _rows(book["Exceptions noted"])
+    details = [r["details"] for r in rows if r["check_id"] != HOSTILE_CHECK]
     assert any(d and "days_overdue: " in d for d in details)
     assert not any(d and d.startswith("{") for d in details)
 
