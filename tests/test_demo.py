@@ -292,3 +292,38 @@ def test_every_output_agrees_on_every_requirement(
     pairs = re.findall(r"(\d+(?:\.\d+)+) (IP|NiP|Part\.|NAE|N/A|NT)(?=\s|$)", cover)
     pdf_states = {req: ABBREVIATIONS[abbr] for req, abbr in pairs}
     assert pdf_states == cli_states
+
+
+def test_the_scan_timeline_counts_what_the_check_counts(
+    demo_pack: tuple[Path, Path, dict[str, object]],
+) -> None:
+    """The 11.3.1 table of the report and the check's own evidence use the same windows and
+    the same counts (they once counted card-vault's Q3 scans as 5 and 6)."""
+    import re
+
+    import duckdb
+
+    from auditkit.calendar import windows
+    from auditkit.report.periods import period_evidence
+
+    _, ws, _ = demo_pack
+    with duckdb.connect(str(ws / "auditkit.duckdb"), read_only=True) as con:
+        pe = period_evidence(con, 2)
+        evidence = {
+            resource: json.loads(ev)
+            for resource, ev in con.execute(
+                "SELECT resource, CAST(evidence AS VARCHAR) FROM run_results "
+                "WHERE run_id = 2 AND check_id = 'vuln_scan_quarterly_coverage'"
+            ).fetchall()
+        }
+    assert pe.windows == windows(pe.as_of)
+    assert pe.scan_repos and len(pe.scan_repos) == min(len(evidence), 24)
+    card_vault = [r for r in pe.scan_repos if r["repo"].endswith("card-vault")]
+    assert card_vault
+    for repo in pe.scan_repos:
+        texts = evidence[repo["repo"]]["windows"]
+        parsed = [re.match(r"(\S+)\.\.(\S+): (\d+) scan", t).groups() for t in texts]  # type: ignore[union-attr]
+        assert [(w.start.isoformat(), w.end.isoformat()) for w in pe.windows] == [
+            (a, b) for a, b, _ in parsed
+        ]
+        assert repo["per_window"] == [int(n) for _, _, n in parsed]

@@ -339,3 +339,74 @@ def test_service_provider_requirements_for_a_merchant() -> None:
         roll_up(req, {"c": CheckState("c", "evaluated", "", failed=3)}, "service_provider").result
         == "Not in Place"
     )
+
+
+PASSING_SQL = """
+SELECT 'user:' || user_id AS resource, 'pass' AS status, 'ok' AS reason, source_sha256, locator
+FROM current_users
+"""
+
+
+def test_in_place_when_a_check_covers_every_procedure_and_fail_on_levels(
+    cli: CliRunner, mini_workspace: Path, tmp_path: Path
+) -> None:
+    controls = custom_controls(
+        tmp_path / "ok",
+        {"custom_all_pass": PASSING_SQL},
+        [{"id": "C-1", "title": "Accounts are fine", "checks": ["custom_all_pass"]}],
+    )
+    use_framework(mini_workspace, controls)
+    run = evaluate(cli, mini_workspace)
+    (req,) = run["requirements"]
+    assert req["result"] == "In Place", req["basis"]
+    assert (req["procedures_covered"], req["procedures_total"]) == (1, 1)
+    for level in ("not-in-place", "partial", "not-proven", "not-tested"):
+        assert cli("evaluate", "-w", mini_workspace, "--fail-on", level).code == 0, level
+    assert cli("evaluate", "-w", mini_workspace, "--fail-on", "everything").code == 2
+
+
+def test_fail_on_partial_and_not_proven(cli: CliRunner, mini_workspace: Path) -> None:
+    use_mini_framework(mini_workspace)
+    run = evaluate(cli, mini_workspace)
+    results = {r["result"] for r in run["requirements"]}
+    assert "No automated evidence" in results
+    assert cli("evaluate", "-w", mini_workspace, "--fail-on", "not-proven").code == 1
+    expected = 1 if results & {"Not in Place", "No exceptions noted (partial)"} else 0
+    assert cli("evaluate", "-w", mini_workspace, "--fail-on", "partial").code == expected
+
+
+CALENDAR_SQL = """
+SELECT 'window ' || window_no AS resource, 'pass' AS status,
+       strftime(window_start, '%Y-%m-%d') || '..' || strftime(window_end, '%Y-%m-%d')
+       || ' from ' || strftime(CAST($lookback_start AS DATE), '%Y-%m-%d') AS reason,
+       NULL AS source_sha256, 'absent:none' AS locator
+FROM calendar_windows WHERE months = 3
+"""
+
+
+def test_checks_read_the_one_calendar(cli: CliRunner, mini_workspace: Path, tmp_path: Path) -> None:
+    import datetime as dt
+
+    import duckdb
+
+    from auditkit.calendar import lookback_start, windows
+
+    controls = custom_controls(
+        tmp_path / "cal",
+        {"custom_calendar": CALENDAR_SQL},
+        [{"id": "C-1", "title": "Windows", "checks": ["custom_calendar"]}],
+    )
+    use_framework(mini_workspace, controls)
+    res = cli("evaluate", "-w", mini_workspace, "--as-of", "2026-11-30", "--json")
+    assert res.code == 0, res.err
+    with duckdb.connect(str(mini_workspace / "auditkit.duckdb"), read_only=True) as con:
+        reasons = [
+            r[0]
+            for r in con.execute(
+                "SELECT reason FROM run_results WHERE check_id = 'custom_calendar' "
+                "ORDER BY resource"
+            ).fetchall()
+        ]
+    as_of = dt.date(2026, 11, 30)
+    start = lookback_start(as_of).isoformat()
+    assert reasons == [f"{w.start}..{w.end} from {start}" for w in windows(as_of)]

@@ -69,6 +69,8 @@ def test_evidence_workbook_and_manifest_subjects_are_byte_identical(
     assert a.keys() == b.keys()
     evidence = [name for name in a if name.startswith("evidence/")]
     assert len(evidence) > 10
+    # the evidence references are the same in every rebuild of the run
+    assert "evidence/index.csv" in evidence and b"EV-0001" in a["evidence/index.csv"]
     for name in [*evidence, "workbook.xlsx"]:
         assert a[name] == b[name], name
     assert _subjects(twice[0]) == _subjects(twice[1])
