@@ -1,4 +1,4 @@
-"""Report benchmark: build the signed pack of a run with a million findings.
+"""Report benchmark: build the signed pack of a run with a million exceptions noted.
 
 Usage::
 
@@ -152,15 +152,21 @@ def add_synthetic_run(ws: Path, findings: int) -> int:
         )
         con.execute(
             """
-            INSERT INTO run_requirements
-            SELECT 2, requirement, title,
-                   CASE WHEN len(checks) = 0 THEN result ELSE 'Not in Place' END,
-                   false, false,
-                   CASE WHEN len(checks) = 0 THEN basis ELSE 'synthetic: failing items' END,
-                   checks, sort_key
+            INSERT INTO run_requirements BY NAME
+            SELECT 2 AS run_id, requirement, title,
+                   CASE WHEN len(checks) = 0 THEN result ELSE 'Not in Place' END AS result,
+                   false AS compensating_control, false AS customized_approach,
+                   CASE WHEN len(checks) = 0 THEN basis ELSE 'synthetic: failing items' END
+                       AS basis,
+                   checks, sort_key, procedures_total, procedures_covered,
+                   checks AS failing_checks
             FROM run_requirements WHERE run_id = 1
             """
         )
+        for table in ("run_procedures", "run_evidence"):
+            con.execute(
+                f"INSERT INTO {table} SELECT 2, * EXCLUDE (run_id) FROM {table} WHERE run_id = 1"
+            )
         con.execute(
             "INSERT INTO run_exceptions SELECT 2, * EXCLUDE (run_id) FROM run_exceptions "
             "WHERE run_id = 1"

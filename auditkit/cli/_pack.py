@@ -80,12 +80,15 @@ def register(app: typer.Typer) -> None:
         if output_format not in ("pack", "oscal"):
             raise ConfigError("--format must be pack or oscal")
         if output_format == "oscal":
-            from auditkit.report.data import exception_items, load_run
+            from auditkit.report.data import load_run
             from auditkit.report.oscal import ITEMS_PER_CHECK, write_oscal
+            from auditkit.report.rows import exception_items
 
             with open_store(ws, write=False) as con:
                 loaded = load_run(con, run, load_catalog(ws.config.controls_dirs))
-                items = exception_items(con, loaded, ITEMS_PER_CHECK)
+                items = exception_items(
+                    con, loaded.run_id, list(loaded.checks.values()), ITEMS_PER_CHECK
+                )
             path = write_oscal(loaded, out, claimed_now(), items)
             if json_out:
                 print_json({"oscal": str(path), "run_id": run})

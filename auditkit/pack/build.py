@@ -36,13 +36,14 @@ from auditkit.evaluate.rollup import (
 )
 from auditkit.report import charts
 from auditkit.report.analysis import analysis_sheets
-from auditkit.report.data import RunReport, exception_items, load_run
+from auditkit.report.data import RunReport, load_run
 from auditkit.report.evidence import CsvJob, write_parquet_evidence
 from auditkit.report.limits import PackLimits, WorkbookPlan
 from auditkit.report.oscal import ITEMS_PER_CHECK as OSCAL_ITEMS_PER_CHECK
 from auditkit.report.oscal import write_oscal
 from auditkit.report.pdf import RenderJob, render_html
 from auditkit.report.periods import PeriodEvidence, changes_since_previous, period_evidence
+from auditkit.report.rows import exception_items
 from auditkit.report.workbook import ExtraSheet, write_workbook
 
 ATTESTATIONS_PER_REQUIREMENT = 8
@@ -422,7 +423,9 @@ def _build_pack(
             report,
             staging / "oscal" / "assessment-results.json",
             claimed,
-            exception_items(con, report, OSCAL_ITEMS_PER_CHECK),
+            exception_items(
+                con, report.run_id, list(report.checks.values()), OSCAL_ITEMS_PER_CHECK
+            ),
         )
         build_and_sign_manifest(staging, material, predicate)
         clock.lap("manifest")

@@ -1,20 +1,12 @@
 """Read one stored run back from the store as the data every pack output shares.
 
-Two kinds of reads, kept apart so the report stays bounded:
-
-- :func:`load_run` returns small things only: the run, its checks and
-  requirements, a bounded sample of findings per check (``SAMPLE_PER_CHECK``),
-  and aggregates computed in SQL (severity counts, the vulnerability-age
-  histogram, the trend over earlier runs). Its cost does not grow with the
-  number of findings beyond one scan of ``run_results`` per query.
-- :func:`result_batches` streams result rows as Arrow record batches for the
-  workbook and the evidence files; nothing holds a whole population in Python.
-
-Selection rules shared by the PDF sample and the workbook (so the PDF's sample
-is always the head of the workbook's list): failing and excepted items are
-taken most severe first and, within a severity, by fingerprint. A fingerprint
-is a sha256, so this is a reproducible pseudo-random choice, stable across
-runs, rather than the alphabetical head of the list.
+:func:`load_run` returns small things only: the run, its checks and
+requirements with their testing procedures and evidence references, a bounded
+sample of items with exceptions noted per check (``SAMPLE_PER_CHECK``, chosen by
+:mod:`auditkit.report.rows`), and aggregates computed in SQL (severity counts,
+the vulnerability-age histogram, the trend over earlier runs). Its cost does
+not grow with the number of items beyond one scan of ``run_results`` per query.
+Streaming whole populations is :mod:`auditkit.report.rows`.
 """
 
 from __future__ import annotations
@@ -26,49 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from auditkit.errors import NotFoundError
 from auditkit.evaluate.catalog import Catalog
 from auditkit.evaluate.rollup import IN_PLACE, RESULTS
+from auditkit.report.rows import FINDING_STATUSES, sample_items
 
 SAMPLE_PER_CHECK = 25
 TREND_MAX_RUNS = 12
 VULN_AGE_CHECK = "vuln_critical_patch_window"
 SEVERITIES = ("critical", "high", "medium", "low", "info", "unknown")
-FINDING_STATUSES = ("fail", "excepted")
-
-SEVERITY_RANK_SQL = (
-    "CASE r.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 "
-    "WHEN 'low' THEN 3 WHEN 'info' THEN 4 ELSE 5 END"
-)
-# Evidence JSON (an object written by the engine) as "key: value; key: value",
-# keys in the check's own order, null values left out. One parse per row.
-DETAILS_SQL = (
-    "array_to_string(list_transform(list_filter("
-    "map_entries(TRY_CAST(r.evidence AS MAP(VARCHAR, VARCHAR))), "
-    "lambda e: e.value IS NOT NULL), lambda e: e.key || ': ' || e.value), '; ')"
-)
-
-# Columns of every streamed result row, with their SQL. ``details`` is the
-# readable evidence text (workbook); the evidence files carry the evidence as
-# the JSON object the engine stored (``EVIDENCE_COLUMNS``).
-# ``requirement`` is set when a row evidences one requirement only (NULL: every
-# requirement the check maps to).
-BASE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("check_id", "r.check_id"),
-    ("requirement", "r.requirement"),
-    ("resource", "r.resource"),
-    ("status", "r.status"),
-    ("severity", "r.severity"),
-    ("reason", "r.reason"),
-    ("fingerprint", "r.fingerprint"),
-    ("source_file", "s.path"),
-    ("source_sha256", "r.source_sha256"),
-    ("locator", "r.locator"),
-    ("exception_id", "r.exception_id"),
-)
-DETAILS_COLUMN = ("details", DETAILS_SQL)
 
 
 @dataclass
@@ -298,60 +257,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, args: Sequence[Any]) -> list
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _item(row: dict[str, Any]) -> dict[str, Any]:
-    evidence = json.loads(row["evidence"]) if row["evidence"] else {}
-    return {
-        "resource": row["resource"],
-        "status": row["status"],
-        "reason": row["reason"],
-        "severity": row["severity"],
-        "fingerprint": row["fingerprint"],
-        "source": row["source_path"],
-        "source_sha256": row["source_sha256"],
-        "locator": row["locator"],
-        "exception_id": row["exception_id"],
-        "requirement": row["requirement"],
-        "evidence": evidence if isinstance(evidence, dict) else {"value": evidence},
-    }
-
-
-def _sample(
-    con: duckdb.DuckDBPyConnection, run_id: int, check_id: str, status: str, limit: int
-) -> list[dict[str, Any]]:
-    """The first ``limit`` items of one check and status under the selection rule."""
-    rows = _rows(
-        con,
-        f"""
-        SELECT r.resource, r.status, r.reason, r.severity, r.fingerprint, s.path AS source_path,
-               r.source_sha256, r.locator, r.exception_id, r.requirement,
-               CAST(r.evidence AS VARCHAR) AS evidence,
-               {SEVERITY_RANK_SQL} AS severity_rank
-        FROM run_results r LEFT JOIN sources s USING (source_sha256)
-        WHERE r.run_id = ? AND r.check_id = ? AND r.status = ?
-        ORDER BY severity_rank, r.fingerprint
-        LIMIT ?
-        """,
-        [run_id, check_id, status, limit],
-    )
-    # Shown most severe first, then by resource, to read like a list.
-    items = [_item(r) | {"_rank": r["severity_rank"]} for r in rows]
-    items.sort(key=lambda i: (i["_rank"], i["resource"], i["fingerprint"]))
-    for i in items:
-        del i["_rank"]
-    return items
-
-
-def exception_items(
-    con: duckdb.DuckDBPyConnection, report: RunReport, limit: int
-) -> dict[str, list[dict[str, Any]]]:
-    """Per check, at most ``limit`` failing and ``limit`` excepted items (the PDF's order)."""
-    return {
-        c.id: (_sample(con, report.run_id, c.id, "fail", limit) if c.failed else [])
-        + (_sample(con, report.run_id, c.id, "excepted", limit) if c.excepted else [])
-        for c in report.checks.values()
-    }
-
-
 def _vuln_age(
     con: duckdb.DuckDBPyConnection, run_id: int, as_of: dt.date, check: CheckView
 ) -> VulnAge | None:
@@ -486,9 +391,9 @@ def load_run(
             checks[check_id].failing_by_severity[severity] = int(n)
     for view in checks.values():
         if view.failed:
-            view.sample = _sample(con, run_id, view.id, "fail", sample_per_check)
+            view.sample = sample_items(con, run_id, view.id, "fail", sample_per_check)
         if view.excepted:
-            view.excepted_items = _sample(con, run_id, view.id, "excepted", sample_per_check)
+            view.excepted_items = sample_items(con, run_id, view.id, "excepted", sample_per_check)
     attestations = [
         json.loads(r[0])
         for r in con.execute(
@@ -619,75 +524,3 @@ def load_run(
         check_sources=check_sources,
         check_registers=check_registers,
     )
-
-
-# -- streaming ---------------------------------------------------------------------
-
-
-EVIDENCE_COLUMNS: tuple[tuple[str, str], ...] = (
-    *BASE_COLUMNS,
-    ("evidence", "CAST(r.evidence AS VARCHAR)"),
-)
-
-
-def result_batches(
-    con: duckdb.DuckDBPyConnection,
-    run_id: int,
-    columns: Sequence[tuple[str, str]],
-    *,
-    check_id: str,
-    statuses: Sequence[str] | None = None,
-    limit: int | None = None,
-    pick: str = "findings",
-    order: str = "stored",
-    batch_size: int = 16_384,
-) -> pa.RecordBatchReader:
-    """Stream one check's result rows as Arrow batches, every column as text.
-
-    ``order``: ``"stored"`` (as the engine stored them: by resource, without a
-    sort), ``"resource"`` or ``"severity"`` (most severe first, then by
-    resource). With ``limit`` only that many rows are returned, chosen by
-    ``pick``: ``"findings"`` takes the most severe first and then by
-    fingerprint (the rule the PDF sample follows); ``"population"`` takes the
-    lowest fingerprints (a reproducible pseudo-random sample of the population).
-    """
-    where = "r.run_id = ? AND r.check_id = ?"
-    args: list[Any] = [run_id, check_id]
-    if statuses is not None:
-        where += " AND list_contains(?, r.status)"
-        args.append(list(statuses))
-    select = ", ".join(f'CAST({sql} AS VARCHAR) AS "{name}"' for name, sql in columns)
-    if order == "severity":
-        order_sql = f"ORDER BY {SEVERITY_RANK_SQL}, r.resource, r.fingerprint"
-    elif order == "resource":
-        order_sql = "ORDER BY r.resource, r.fingerprint"
-    else:
-        # Stored order: the engine inserts each check's rows sorted by resource, and
-        # DuckDB preserves insertion order, so no sort (and no sort memory) is needed.
-        order_sql = ""
-    if limit is not None:
-        # Choose by the narrow keys first (a top-N over row ids, not over whole rows),
-        # then read only the chosen rows.
-        choose = f"{SEVERITY_RANK_SQL}, r.fingerprint" if pick == "findings" else "r.fingerprint"
-        where += (
-            f" AND r.rowid IN (SELECT r.rowid FROM run_results r WHERE {where} "
-            f"ORDER BY {choose} LIMIT ?)"
-        )
-        args = [*args, *args, limit]
-    sql = f"""
-        SELECT {select}
-        FROM run_results r LEFT JOIN sources s USING (source_sha256)
-        WHERE {where} {order_sql}
-    """
-    # A relation streams batches straight from the query (a DB-API cursor would
-    # copy every row first). DuckDB 2 names the method to_arrow_reader, 1.x
-    # fetch_record_batch; both return a RecordBatchReader.
-    rel = con.sql(sql, params=args)
-    reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_record_batch
-    result: pa.RecordBatchReader = reader(batch_size)
-    return result
-
-
-def batch_rows(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
-    """A record batch as row tuples (one batch at a time, never a whole population)."""
-    return list(zip(*(col.to_pylist() for col in batch.columns), strict=True))

@@ -35,11 +35,10 @@ import duckdb
 import pyarrow.parquet as pq
 
 from auditkit.report.child import ChildJob
-from auditkit.report.data import (
+from auditkit.report.data import CheckView, RunReport
+from auditkit.report.rows import (
     EVIDENCE_COLUMNS,
     FINDING_STATUSES,
-    CheckView,
-    RunReport,
     batch_rows,
     result_batches,
 )

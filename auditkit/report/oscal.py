@@ -374,7 +374,7 @@ def assessment_results(
                     "uuid": _uuid(*identity, "log", r.id),
                     "title": f"candidate result for {r.id}: {r.result}",
                     "description": _coverage_remarks(r),
-                    "start": _time(claimed_time),
+                    "start": _time(report.created_at),  # the evaluation that proposed it
                     "props": [
                         _prop("requirement", r.id),
                         _prop("candidate-result", r.result),

@@ -30,16 +30,15 @@ from typing import Any
 import duckdb
 
 from auditkit.evaluate.registers import WORKSHEET_FIELDS
-from auditkit.report.data import (
+from auditkit.report.data import CheckView, RunReport
+from auditkit.report.limits import WorkbookPlan
+from auditkit.report.rows import (
     BASE_COLUMNS,
     DETAILS_COLUMN,
     FINDING_STATUSES,
-    CheckView,
-    RunReport,
     batch_rows,
     result_batches,
 )
-from auditkit.report.limits import WorkbookPlan
 from auditkit.safe_output import RESULT_COLOURS, ColumnSpec, WorkbookStats, WorkbookWriter
 
 SEVERITY_COLOURS = {"critical": "E1BEE7", "high": "FFC7CE", "medium": "FFE0B2", "low": "FFF9C4"}
