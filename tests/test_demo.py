@@ -1,4 +1,8 @@
-"""The README's first command: the demo produces a pack that verifies, and tampering is caught."""
+"""The README's first command: the demo produces a pack that verifies, and tampering is caught.
+
+The demo is built once per session (``demo_pack`` in conftest.py); the sample company's
+ground truth is asserted in tests/acceptance/.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliRunner
-
-
-@pytest.fixture(scope="module")
-def demo_pack(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, object]]:
-    import contextlib
-    import io
-
-    from auditkit.cli import run
-
-    root = tmp_path_factory.mktemp("demo")
-    out, ws = root / "demo-pack", root / "ws"
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        code = run(["demo", "--out", str(out), "--keep-workspace", str(ws), "--json"])
-    assert code == 0
-    return out, ws, json.loads(buffer.getvalue())
 
 
 def test_demo_pack_verifies(
