@@ -270,8 +270,11 @@ SCENARIOS = [
        "pass", "pass", [ATT + "access-reviews.yaml"], ""),
     gt("GT-57", ["1.2.7"], "six-monthly NSC reviews", "2025-11-30, 2026-05-28", "pass", "pass",
        [ATT + "nsc-reviews.yaml"], ""),
-    gt("GT-58", ["12.5.2.1"], "six-monthly scope confirmation", "2025-12-20, 2026-06-30", "pass",
-       "pass", [ATT + "scope-confirmations.yaml"], ""),
+    gt("GT-58", ["12.5.2.1"], "six-monthly scope confirmation", "2025-12-20, 2026-06-30", "fail",
+       "fail", [ATT + "scope-confirmations.yaml"],
+       "192 days between the confirmations: the second was due by 2026-06-20 (six months after "
+       "2025-12-20), so 12.5.2.1 (service providers, at least every six months) is not met in "
+       "either run's 12-month look-back; the annual 12.5.2 is."),
     gt("GT-59", ["1.3.3"], "wireless", "no wireless networks", "not_applicable",
        "not_applicable", [ATT + "not-applicable.yaml"], ""),
     gt("GT-60", ["12.5.1"], "undeclared namespace holding a cluster-admin identity",
@@ -375,7 +378,7 @@ DIFF = {
     "GT-54": dif(P),
     "GT-55": dif(P, note="the missing 2026-Q2 scan fails in both; the Q2 run's 2025-Q3 window "
                          "leaves the Q3 look-back"),
-    "GT-56": dif(U), "GT-57": dif(U), "GT-58": dif(U), "GT-59": dif(U), "GT-60": dif(P),
+    "GT-56": dif(U), "GT-57": dif(U), "GT-58": dif(P), "GT-59": dif(U), "GT-60": dif(P),
     "GT-61": dif(R),
     "GT-62": dif(R, ("monitoring ingress", R), ("monitoring egress", P),
                  summary="resolved (monitoring egress persisting, GT-53)"),
