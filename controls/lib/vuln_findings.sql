@@ -16,7 +16,8 @@
 --   period_severity the highest in the assessment period; last_rec.severity the latest scan's.
 -- fix_seen_at: the first scan that reported a fixed version. Scanners date the advisory, not the
 --   patch release, so this is a conservative, evidenced proxy for "fix available".
--- zone, namespaces, out_of_scope_reason: the repository's scope (image_scope).
+-- zone, namespaces, out_of_scope_reason, seen_running, ran_in_period: the repository's scope and
+--   whether it was seen running (ever in the look-back, and in the period) (image_scope).
 WITH vs AS (
     SELECT * FROM image_scans
     WHERE scanned_at >= $lookback_start AND scanned_at < $as_of + INTERVAL 1 DAY
@@ -112,7 +113,8 @@ SELECT
             || r.last_rec.installed || ' installed: no upgrade or removal is shown'
     END AS state,
     coalesce(z.zone, 'unknown') AS zone, coalesce(z.namespaces, []::VARCHAR[]) AS namespaces,
-    z.out_of_scope_reason
+    z.out_of_scope_reason, coalesce(z.seen_running, false) AS seen_running,
+    coalesce(z.ran_in_period, false) AS ran_in_period
 FROM resolved r
 JOIN latest l USING (image_repo)
 LEFT JOIN image_scope z USING (image_repo)
