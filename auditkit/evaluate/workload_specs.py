@@ -344,8 +344,17 @@ def _apply(
         return None, f"it cannot be applied to the spec on record: {why}"
     views = {json.dumps(judged_view(kind, o), sort_keys=True) for _, o in outcomes}
     if len(views) > 1:
+        if outcomes[0][0] == "server-side apply":
+            return None, (
+                "a server-side apply that leaves out settings the spec on record has; whether "
+                "they were removed depends on field ownership (managedFields), which the audit "
+                "log does not hold"
+            )
         labels = " and ".join(label for label, _ in outcomes)
-        return None, f"the audit log does not say which patch type it was; as {labels} it differs"
+        return None, (
+            f"the audit log does not record the patch type, and read as {labels} it gives "
+            "different settings"
+        )
     label = outcomes[0][0]
     if refused:
         label += " (the other readings give an object the API server would refuse)"

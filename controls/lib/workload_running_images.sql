@@ -29,8 +29,10 @@ segments AS (
     FROM workload_spec_history h
 ),
 specs AS (
-    SELECT s.workload, s.namespace, s.valid_from, s.valid_to, s.spec_time, s.source_sha256,
-        s.locator, json_extract_string(c, '$.image') AS image
+    -- cited: the record that started the segment (a spec change, or a scale-up)
+    SELECT s.workload, s.namespace, s.valid_from, s.valid_to, s.spec_time,
+        s.change_sha256 AS source_sha256, s.change_locator AS locator,
+        json_extract_string(c, '$.image') AS image
     FROM segments s,
         unnest(list_concat(
             coalesce(from_json(json_extract(s.ran_spec, '$.containers'), '["JSON"]'), []),
