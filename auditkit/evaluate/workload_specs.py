@@ -342,7 +342,11 @@ def _apply(
     if not outcomes:
         why = "; ".join(errors) or "every reading gives an object the API server would refuse"
         return None, f"it cannot be applied to the spec on record: {why}"
-    views = {json.dumps(judged_view(kind, o), sort_keys=True) for _, o in outcomes}
+    views = (
+        {json.dumps(judged_view(kind, o), sort_keys=True) for _, o in outcomes}
+        if len(outcomes) > 1
+        else set()
+    )
     if len(views) > 1:
         if outcomes[0][0] == "server-side apply":
             return None, (
