@@ -42,12 +42,10 @@ window_flows AS (
 ),
 keyed AS (
     SELECT w.*,
-        -- the record's 5-tuple, the same for both directions
-        coalesce(w.protocol, '-') || ' ' || CASE
-            WHEN w.a_ip < w.b_ip OR (w.a_ip = w.b_ip AND coalesce(w.a_port, -1) <= coalesce(w.b_port, -1))
-            THEN w.a_ip || ':' || coalesce(CAST(w.a_port AS VARCHAR), '-') || ' ' || w.b_ip || ':' || coalesce(CAST(w.b_port AS VARCHAR), '-')
-            ELSE w.b_ip || ':' || coalesce(CAST(w.b_port AS VARCHAR), '-') || ' ' || w.a_ip || ':' || coalesce(CAST(w.a_port AS VARCHAR), '-')
-        END AS tuple_key,
+        -- each endpoint, and the record's 5-tuple (the same for both directions), as hashes
+        hash(w.a_ip, w.a_port) AS a_ep, hash(w.b_ip, w.b_port) AS b_ep,
+        hash(w.protocol, least(hash(w.a_ip, w.a_port), hash(w.b_ip, w.b_port)),
+             greatest(hash(w.a_ip, w.a_port), hash(w.b_ip, w.b_port))) AS tuple_key,
         -- 1: what the record itself says (true: its source opened the connection)
         CASE
             WHEN w.flow_format = 'hubble' AND w.is_reply IS NOT NULL THEN NOT w.is_reply
@@ -66,50 +64,44 @@ keyed AS (
     FROM window_flows w
 ),
 -- 2: a 5-tuple whose decided records all name the same opener; records of a 5-tuple whose own
--- evidence contradicts itself (both sides claim to have answered, say) are decided by ports
-tuple_opener AS (
+-- evidence contradicts itself (both sides claim to have answered, say) are decided by ports.
+-- 4: whether the period holds records of the tuple in both orientations.
+tuples AS MATERIALIZED (
     SELECT tuple_key,
-        count(DISTINCT CASE WHEN own_opened THEN a_ip || '|' || coalesce(CAST(a_port AS VARCHAR), '-')
-                            ELSE b_ip || '|' || coalesce(CAST(b_port AS VARCHAR), '-') END) AS openers,
-        any_value(CASE WHEN own_opened THEN a_ip || '|' || coalesce(CAST(a_port AS VARCHAR), '-')
-                       ELSE b_ip || '|' || coalesce(CAST(b_port AS VARCHAR), '-') END) AS opener,
-        string_agg(DISTINCT split_part(own_basis, ' (', 1), ', ' ORDER BY split_part(own_basis, ' (', 1)) AS bases
-    FROM keyed WHERE own_opened IS NOT NULL
+        count(DISTINCT CASE WHEN own_opened THEN a_ep WHEN NOT own_opened THEN b_ep END) AS openers,
+        any_value(CASE WHEN own_opened THEN a_ep WHEN NOT own_opened THEN b_ep END) AS opener,
+        string_agg(DISTINCT split_part(own_basis, ' (', 1), ', ' ORDER BY split_part(own_basis, ' (', 1)) AS bases,
+        count(DISTINCT a_ep) AS sides
+    FROM keyed
     GROUP BY tuple_key
-),
--- 4: whether the period holds records of the tuple in both orientations
-orientations AS (
-    SELECT tuple_key, count(DISTINCT a_ip || '|' || coalesce(CAST(a_port AS VARCHAR), '-')) AS sides
-    FROM keyed GROUP BY tuple_key
 ),
 decided AS (
     SELECT k.*,
         CASE
             WHEN k.own_opened IS NOT NULL AND t.openers = 1 THEN k.own_opened
-            WHEN t.openers = 1 THEN t.opener = k.a_ip || '|' || coalesce(CAST(k.a_port AS VARCHAR), '-')
-            WHEN k.flow_format = 'zeek-conn' AND t.opener IS NULL THEN true
-            WHEN o.sides > 1 THEN NOT coalesce(k.a_port < k.b_port, false)
+            WHEN t.openers = 1 THEN t.opener = k.a_ep
+            WHEN k.flow_format = 'zeek-conn' AND t.openers = 0 THEN true
+            WHEN t.sides > 1 THEN NOT coalesce(k.a_port < k.b_port, false)
             ELSE NOT coalesce(k.a_port < 1024 AND k.b_port >= 1024, false)
         END AS opened,
         CASE
             WHEN k.own_opened IS NOT NULL AND t.openers = 1 THEN k.own_basis
             WHEN t.openers = 1 THEN t.bases || ' of another record of the connection'
-            WHEN k.flow_format = 'zeek-conn' AND t.opener IS NULL AND contains(coalesce(k.conn_history, ''), '^')
+            WHEN k.flow_format = 'zeek-conn' AND t.openers = 0 AND contains(coalesce(k.conn_history, ''), '^')
                 THEN 'Zeek originator (flipped by Zeek''s port heuristic)'
-            WHEN k.flow_format = 'zeek-conn' AND t.opener IS NULL THEN 'Zeek originator (no handshake seen)'
+            WHEN k.flow_format = 'zeek-conn' AND t.openers = 0 THEN 'Zeek originator (no handshake seen)'
             WHEN t.openers > 1 THEN 'ports (the records'' own direction evidence contradicts itself)'
-            WHEN o.sides > 1 THEN 'ports (reverse record seen)'
+            WHEN t.sides > 1 THEN 'ports (reverse record seen)'
             ELSE 'ports only'
         END AS direction_basis,
         CASE
             WHEN k.own_opened IS NOT NULL AND t.openers = 1 THEN 1
             WHEN t.openers = 1 THEN 2
-            WHEN k.flow_format = 'zeek-conn' AND t.opener IS NULL THEN 3
+            WHEN k.flow_format = 'zeek-conn' AND t.openers = 0 THEN 3
             ELSE 4
         END AS basis_rank
     FROM keyed k
-    LEFT JOIN tuple_opener t USING (tuple_key)
-    LEFT JOIN orientations o USING (tuple_key)
+    JOIN tuples t USING (tuple_key)
 ),
 -- every record oriented from the side that opened the connection to the side that answered
 oriented AS (
@@ -158,7 +150,7 @@ resolved AS (
     LEFT JOIN pod_ips pc ON o.c_ns IS NULL AND pc.ip = o.c_ip
     LEFT JOIN pod_ips ps ON o.s_ns IS NULL AND ps.ip = o.s_ip
 ),
-placed AS (
+placed AS MATERIALIZED (
     SELECT r.*,
         coalesce(r.c_namespace || '/' || r.c_workload, r.c_namespace, r.c_ip) AS src,
         coalesce(r.s_namespace || '/' || r.s_workload, r.s_namespace, r.s_ip) AS dst,
@@ -219,7 +211,7 @@ edges AS (
         arg_min(locator, (basis_rank, start_time, locator)) AS locator
     FROM placed GROUP BY src, dst, s_port, protocol
 ),
-numbered AS (
+numbered AS MATERIALIZED (
     SELECT e.*, row_number() OVER (ORDER BY src, dst, dst_port, protocol) AS edge_id FROM edges e
 ),
 edge_ips AS (
