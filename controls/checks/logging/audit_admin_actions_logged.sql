@@ -1,7 +1,7 @@
 -- One row per identity with administrative access that made API requests in the period: users,
 -- service accounts and members of groups bound cluster-wide to cluster-admin or to a rule with
--- wildcard verbs and resources (controls/lib/rbac_grants.sql; Kubernetes control-plane grants
--- left out). Each request counts once (controls/lib/audit_requests.sql). The row fails when a
+-- wildcard verbs and resources, or to escalate, bind or impersonate (controls/lib/rbac_grants.sql;
+-- Kubernetes control-plane grants left out). Each request counts once (controls/lib/audit_requests.sql). The row fails when a
 -- record of the identity's requests lacks what is needed to reconstruct the action: the verb and
 -- target, the time, the outcome or the source address.
 WITH admin_grants AS (
@@ -9,7 +9,9 @@ WITH admin_grants AS (
     FROM rbac_grants
     WHERE grant_namespace IS NULL AND NOT control_plane
       AND (role_name = 'cluster-admin'
-           OR (list_contains(verbs, '*') AND list_contains(resources, '*')))
+           OR (list_contains(verbs, '*') AND list_contains(resources, '*'))
+           -- escalate, bind and impersonate let their holder become an administrator at will
+           OR list_has_any(verbs, ['escalate', 'bind', 'impersonate']))
 ),
 acts AS (
     SELECT r.*, g.binding_subject
