@@ -13,6 +13,8 @@ Tables every check may use (all TEMP, rebuilt for each evaluation):
   ``approved_flow_namespaces(flow_id, side, namespace)``,
   ``approved_flow_ports(flow_id, port_low, port_high, protocol)``.
 - ``attestations(...)``: one row per attestation (see registers).
+- ``break_glass(principal, justification, reference)``: the emergency identities
+  auditkit.toml declares (``[[break_glass]]``).
 
 Addresses are classified in Python over *distinct* values only; everything
 per-record stays in SQL.
@@ -29,7 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from auditkit.evaluate.registers import Registers
-from auditkit.workspace import Scope
+from auditkit.workspace import BreakGlass, Scope
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -121,6 +123,20 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
     _stage_registers(con, registers)
 
 
+def stage_break_glass(con: duckdb.DuckDBPyConnection, declared: tuple[BreakGlass, ...]) -> None:
+    """Create ``break_glass``: the emergency identities auditkit.toml declares."""
+    s = pa.string()
+    _table(
+        con,
+        "break_glass",
+        {"principal": s, "justification": s, "reference": s},
+        [
+            {"principal": b.principal, "justification": b.justification, "reference": b.reference}
+            for b in declared
+        ],
+    )
+
+
 SNAPSHOT_TABLES = (
     "rbac_roles",
     "rbac_rules",
@@ -129,6 +145,7 @@ SNAPSHOT_TABLES = (
     "network_policies",
     "k8s_objects",
     "users",
+    "snapshot_kinds",
 )
 
 

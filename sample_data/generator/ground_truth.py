@@ -425,7 +425,7 @@ DIFF_ACCEPTANCE = [
     ("GT-35", "users_inactive_accounts", "user:u1013", P),
     ("GT-36", "rbac_privileged_grants_unused",
      "RoleBinding/payments/report-exporter -> "
-     "ServiceAccount:system:serviceaccount:payments:report-exporter: read secrets", N),
+     "ServiceAccount:system:serviceaccount:payments:report-exporter", N),
     ("GT-37", "users_mfa_for_cde_access", "user:u1008", P),
     ("GT-37", "users_mfa_for_cde_access", "user:u1009", R),
     ("GT-37", "users_mfa_for_cde_access", "user:u1011", "absent"),
