@@ -12,18 +12,7 @@ CONTROLS = Path(__file__).resolve().parents[1] / "controls"
 # "$as_of" used as an upper bound or as the date things are measured at, outside least(...)
 _BARE_AS_OF = re.compile(r"(?<!least\()\$as_of\b(?!, \$period_end\))")
 
-# Files other open issues are rewriting (vulnerability management: issue 10; the workload spec
-# relation: issue 22). They still measure at $as_of and must follow the rule when they land.
-PENDING = {
-    "checks/vulnerability/images_running_unscanned.sql",
-    "checks/vulnerability/vuln_critical_patch_window.sql",
-    "checks/vulnerability/vuln_db_freshness.sql",
-    "checks/vulnerability/vuln_eosl_base_images.sql",
-    "checks/vulnerability/vuln_high_critical_rescanned.sql",
-    "checks/vulnerability/vuln_lower_ranked_within_window.sql",
-    "checks/vulnerability/vuln_scan_quarterly_coverage.sql",
-    "lib/workload_containers.sql",
-}
+PENDING: set[str] = set()
 # Snapshots are chosen by the as-of date (the configuration in force when the assessment is
 # made), not by the evaluation window: the snapshot days relation, and the date an undated
 # inventory is taken to describe.
