@@ -5,8 +5,10 @@ as-of date and the assessment period, which are bound parameters.
 
 One calendar for checks, the engine and the report (docs/results.md, "Periods"):
 
-- the **horizon** is the day after the as-of date; every span ends there
-  (exclusive), so the as-of date itself is always inside;
+- the **evaluation date** is the as-of date, or the period end when that is
+  earlier (:func:`evaluation_date`); the functions below take it as ``as_of``;
+- the **horizon** is the day after it; every span ends there (exclusive), so
+  the evaluation date itself is always inside;
 - the **look-back** of periodic requirements is the 12 calendar months before
   the horizon: as of 30 September 2026 it is 1 October 2025 to 30 September
   2026, whatever the assessment period is;
@@ -53,6 +55,15 @@ class Window:
 
     def __contains__(self, day: object) -> bool:
         return isinstance(day, dt.date) and self.start <= day <= self.end
+
+
+def evaluation_date(as_of: dt.date, period_end: dt.date) -> dt.date:
+    """The day evidence is judged up to: the as-of date, or the period end if that is earlier.
+
+    An as-of date after the period is the day the assessment is made; the look-back and its
+    windows still end with the period.
+    """
+    return min(as_of, period_end)
 
 
 def horizon(as_of: dt.date) -> dt.date:

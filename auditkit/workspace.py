@@ -72,6 +72,17 @@ class CustomizedApproach:
 
 
 @dataclass(frozen=True)
+class BreakGlass:
+    """An emergency identity the entity keeps unused on purpose ([[break_glass]])."""
+
+    principal: (
+        str  # user name as the API server sees it, group:<name>, or system:serviceaccount:ns:name
+    )
+    justification: str
+    reference: str = ""
+
+
+@dataclass(frozen=True)
 class WorkspaceConfig:
     """The validated content of ``auditkit.toml``."""
 
@@ -88,6 +99,7 @@ class WorkspaceConfig:
     not_applicable: tuple[NotApplicable, ...] = ()
     customized_approach: tuple[CustomizedApproach, ...] = ()
     not_tested: tuple[NotTested, ...] = ()
+    break_glass: tuple[BreakGlass, ...] = ()
     memory_limit: str = "2GB"
     threads: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -202,6 +214,7 @@ _TOP_KEYS = {
     "not_applicable",
     "customized_approach",
     "not_tested",
+    "break_glass",
     "params",
 }
 _SCOPE_KEYS = set(Scope.__dataclass_fields__)
@@ -318,6 +331,25 @@ def load_config(path: Path) -> WorkspaceConfig:
     for i, left_out in enumerate(nt):
         if not left_out.requirement or not left_out.reason.strip():
             raise err(f"not_tested[{i}]", "needs a requirement and a reason")
+    break_glass: list[BreakGlass] = []
+    for i, item in enumerate(_list_of_tables(raw, "break_glass", err)):
+        extra = sorted(set(item) - {"principal", "justification", "reference"})
+        if extra:
+            raise err(
+                f"break_glass[{i}].{extra[0]}", f"unknown key {extra[0]!r} in [[break_glass]]"
+            )
+        principal, why = item.get("principal"), item.get("justification")
+        if not isinstance(principal, str) or not principal.strip():
+            raise err(
+                f"break_glass[{i}].principal",
+                "needs the principal (user, group:<name>, or service account)",
+            )
+        if not isinstance(why, str) or not why.strip():
+            raise err(f"break_glass[{i}].justification", "needs a justification")
+        ref = item.get("reference", "")
+        if not isinstance(ref, str):
+            raise err(f"break_glass[{i}].reference", "reference must be a string")
+        break_glass.append(BreakGlass(principal.strip(), why.strip(), ref.strip()))
     framework = raw.get("framework", "pci-dss-v4.0.1")
     if not isinstance(framework, str):
         raise err("framework", "framework must be a string id")
@@ -335,6 +367,7 @@ def load_config(path: Path) -> WorkspaceConfig:
         not_applicable=na,
         customized_approach=ca,
         not_tested=nt,
+        break_glass=tuple(break_glass),
         memory_limit=str(memory_limit),
         threads=int(threads) if isinstance(threads, int) else None,
         raw=raw,

@@ -397,7 +397,11 @@ def test_checks_read_the_one_calendar(cli: CliRunner, mini_workspace: Path, tmp_
         [{"id": "C-1", "title": "Windows", "checks": ["custom_calendar"]}],
     )
     use_framework(mini_workspace, controls)
-    res = cli("evaluate", "-w", mini_workspace, "--as-of", "2026-11-30", "--json")
+    # a period ending on 30 November: the windows end there, on whole months
+    res = cli(
+        "evaluate", "-w", mini_workspace, "--period-start", "2026-09-01",
+        "--period-end", "2026-11-30", "--as-of", "2026-12-15", "--json",
+    )  # fmt: skip
     assert res.code == 0, res.err
     with duckdb.connect(str(mini_workspace / "auditkit.duckdb"), read_only=True) as con:
         reasons = [
@@ -407,6 +411,6 @@ def test_checks_read_the_one_calendar(cli: CliRunner, mini_workspace: Path, tmp_
                 "ORDER BY resource"
             ).fetchall()
         ]
-    as_of = dt.date(2026, 11, 30)
+    as_of = dt.date(2026, 11, 30)  # the evaluation date: the period end, before the as-of date
     start = lookback_start(as_of).isoformat()
     assert reasons == [f"{w.start}..{w.end} from {start}" for w in windows(as_of)]

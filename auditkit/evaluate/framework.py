@@ -196,8 +196,6 @@ def parse_framework(doc: Any, name: str, path: Path) -> tuple[Framework | None, 
             continue
         if not checks and not manual:
             problems.append(f"{where}: maps no checks; mark it manual: true")
-        if checks and manual:
-            problems.append(f"{where}: is manual but maps checks")
         title = item.get("title")
         if not isinstance(title, str) or not title.strip():
             problems.append(f"{where}: title is missing")

@@ -29,9 +29,13 @@ The requirement's result, in order:
 6. otherwise **No automated evidence** (never Not Tested, which means the
    requirement was left out of the assessment).
 
-The compensating-control flag is set when an item passed only through a
-compensating-control exception; the customized-approach flag comes from
-auditkit.toml. auditkit never concludes Not Applicable from data.
+An exception that names a requirement covers its item for that requirement
+only. A check whose supplementary data was missing covers nothing and keeps
+the requirement from In Place, but the failures it proves stand. The
+compensating-control flag is set, whatever the result, when an item of the
+requirement passed only through a compensating-control exception; the
+customized-approach flag comes from auditkit.toml. auditkit never concludes
+Not Applicable from data.
 """
 
 from __future__ import annotations
@@ -58,9 +62,46 @@ EXCEPTIONS = "exceptions noted"
 PROCEDURE_STATES = (EXCEPTIONS, COVERED, PARTLY, NOT_COVERED)
 
 
+@dataclass(frozen=True)
+class ItemFact:
+    """One failing or excepted item of a check, as far as the roll-up needs it."""
+
+    resource: str
+    status: str  # fail | excepted
+    requirement: str = ""  # the one requirement the row evidences ("" = every mapped one)
+    kind: str = ""  # exception kind, for an excepted item
+    exception_requirement: str = ""  # the requirement the exception names ("" = none)
+
+    def fails_for(self, requirement: str) -> bool:
+        """The item counts as failing for ``requirement``.
+
+        A risk acceptance never covers; an exception naming a requirement covers the item
+        for that requirement only.
+        """
+        if self.requirement and self.requirement != requirement:
+            return False
+        if self.status == "fail" or self.kind == "risk_acceptance":
+            return True
+        return bool(self.exception_requirement) and self.exception_requirement != requirement
+
+    def compensates_for(self, requirement: str) -> bool:
+        """The item passes for ``requirement`` only through a compensating control."""
+        if self.requirement and self.requirement != requirement:
+            return False
+        return (
+            self.status == "excepted"
+            and self.kind == "compensating_control"
+            and self.exception_requirement in ("", requirement)
+        )
+
+
 @dataclass
 class CheckState:
-    """What the roll-up needs to know about one check in a run."""
+    """What the roll-up needs to know about one check in a run.
+
+    The engine fills ``items``; the counters are for states built by hand (each counted item
+    fails for every mapped requirement, or for the one ``scoped_failures`` names).
+    """
 
     check_id: str
     state: str  # evaluated | not_tested
@@ -71,15 +112,35 @@ class CheckState:
     risk_accepted: int = 0
     # failing items (incl. risk-accepted) whose row names one requirement: they count only there
     scoped_failures: dict[str, int] = field(default_factory=dict)
+    items: tuple[ItemFact, ...] = ()
+    blocked: str = ""  # supplementary data was missing: a pass is not conclusive
     passed: int = 0  # items that passed (false positives and compensating controls included)
 
     def failing_for(self, requirement: str) -> int:
         """Failing items that count towards ``requirement``."""
-        return self.failed + self.risk_accepted + self.scoped_failures.get(requirement, 0)
+        return (
+            self.failed
+            + self.risk_accepted
+            + self.scoped_failures.get(requirement, 0)
+            + sum(1 for i in self.items if i.fails_for(requirement))
+        )
+
+    def failing_keys(self, requirement: str) -> set[str]:
+        """Resource keys of the items failing for ``requirement`` (for counting across checks)."""
+        return {i.resource for i in self.items if i.fails_for(requirement)}
+
+    def compensating_for(self, requirement: str) -> bool:
+        """Whether an item of ``requirement`` passed only through a compensating control."""
+        return self.excepted_cc > 0 or any(i.compensates_for(requirement) for i in self.items)
 
     def clean_for(self, requirement: str) -> bool:
-        """Evaluated, no exception for ``requirement``, and at least one item passed."""
-        return self.state == "evaluated" and not self.failing_for(requirement) and self.passed > 0
+        """Evaluated with all its data, no exception for ``requirement``, one item passed."""
+        return (
+            self.state == "evaluated"
+            and not self.blocked
+            and not self.failing_for(requirement)
+            and self.passed > 0
+        )
 
 
 @dataclass(frozen=True)
@@ -227,12 +288,14 @@ def _procedure(
         st = states[c.check_id]
         if st.state != "evaluated":
             notes.append(f"{c.check_id} not tested: {st.reason}")
+        elif st.blocked and not st.failing_for(req.id):
+            notes.append(f"{c.check_id} is not conclusive: {st.blocked}")
         elif c.extent == "exceptions-only" and not st.failing_for(req.id):
             notes.append(
                 f"{c.check_id} noted no exceptions, which cannot show the procedure is met"
             )
     if failing:
-        n = sum(states[c.check_id].failing_for(req.id) for c in failing)
+        n = _count([states[c.check_id] for c in failing], req.id)
         basis = f"{n} exception(s) noted in {_names([c.check_id for c in failing])}"
     elif failed_atts:
         basis = (
@@ -300,7 +363,7 @@ def roll_up(
     mapped = [states[c] for c in req.checks if c in states]
     failing = [s for s in mapped if s.state == "evaluated" and s.failing_for(req.id) > 0]
     failed_atts = sorted({a.attestation_id for a in req.attestations if a.failed and a.current})
-    n = sum(s.failing_for(req.id) for s in failing)
+    n = _count(failing, req.id)
     exceptions = ", ".join(
         ([f"{n} exception(s) noted in {_names([s.check_id for s in failing])}"] if failing else [])
         + ([f"attestation {', '.join(failed_atts)} reports a failure"] if failed_atts else [])
@@ -316,21 +379,25 @@ def roll_up(
                 NOT_IN_PLACE, f"declared {label} ({declared}), but {exceptions} contradict it"
             )
         return result(value, f"declared {label}: {declared}")
-    cc = any(s.excepted_cc for s in mapped)
+    cc = any(s.state == "evaluated" and s.compensating_for(req.id) for s in mapped)
     if exceptions:
-        accepted = sum(s.risk_accepted for s in failing)
+        accepted = sum(
+            s.risk_accepted
+            + sum(1 for i in s.items if i.kind == "risk_acceptance" and i.fails_for(req.id))
+            for s in failing
+        )
         extra = (
             f" ({accepted} under risk acceptance, which does not make a control in place)"
             if accepted
             else ""
         )
         return result(NOT_IN_PLACE, exceptions + extra, cc)
-    untested = [s for s in mapped if s.state != "evaluated"]
+    untested = [s for s in mapped if s.state != "evaluated" or s.blocked]
     covered = [p for p in procedures if p.status == COVERED]
     touched = [p for p in procedures if p.status in (COVERED, PARTLY)]
     total = len(procedures)
     untested_note = (
-        "; not tested: " + "; ".join(f"{s.check_id}: {s.reason}" for s in untested)
+        "; not tested: " + "; ".join(f"{s.check_id}: {s.blocked or s.reason}" for s in untested)
         if untested
         else ""
     )
@@ -363,6 +430,17 @@ def roll_up(
         if supporting:
             basis += f"; {_names(supporting)} noted no exceptions but cover no procedure"
     return result(NO_EVIDENCE, basis + untested_note, cc)
+
+
+def _count(failing: list[CheckState], requirement: str) -> int:
+    """Failing items for ``requirement``: an item several checks report under the same
+    resource key (one network connection, one image and vulnerability) counts once."""
+    keys: set[str] = set()
+    counted = 0
+    for s in failing:
+        keys |= s.failing_keys(requirement)
+        counted += s.failed + s.risk_accepted + s.scoped_failures.get(requirement, 0)
+    return counted + len(keys)
 
 
 def _names(names: list[str]) -> str:

@@ -13,6 +13,8 @@ Tables every check may use (all TEMP, rebuilt for each evaluation):
   ``approved_flow_namespaces(flow_id, side, namespace)``,
   ``approved_flow_ports(flow_id, port_low, port_high, protocol)``.
 - ``attestations(...)``: one row per attestation (see registers).
+- ``break_glass(principal, justification, reference)``: the emergency identities
+  auditkit.toml declares (``[[break_glass]]``).
 
 Addresses are classified in Python over *distinct* values only; everything
 per-record stays in SQL.
@@ -22,13 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from auditkit.evaluate.registers import Registers
-from auditkit.workspace import Scope
+from auditkit.workspace import BreakGlass, Scope
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -120,6 +123,20 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
     _stage_registers(con, registers)
 
 
+def stage_break_glass(con: duckdb.DuckDBPyConnection, declared: tuple[BreakGlass, ...]) -> None:
+    """Create ``break_glass``: the emergency identities auditkit.toml declares."""
+    s = pa.string()
+    _table(
+        con,
+        "break_glass",
+        {"principal": s, "justification": s, "reference": s},
+        [
+            {"principal": b.principal, "justification": b.justification, "reference": b.reference}
+            for b in declared
+        ],
+    )
+
+
 SNAPSHOT_TABLES = (
     "rbac_roles",
     "rbac_rules",
@@ -128,6 +145,7 @@ SNAPSHOT_TABLES = (
     "network_policies",
     "k8s_objects",
     "users",
+    "snapshot_kinds",
 )
 
 
@@ -219,6 +237,7 @@ def _stage_registers(con: duckdb.DuckDBPyConnection, registers: Registers) -> No
             "source_file": s,
             "locator": s,
             "source_sha256": s,
+            "parameters": s,
         },
         [
             {
@@ -236,6 +255,8 @@ def _stage_registers(con: duckdb.DuckDBPyConnection, registers: Registers) -> No
                 "source_file": a.source_file,
                 "locator": a.locator,
                 "source_sha256": a.source_sha256,
+                # JSON text: checks read a value with json_extract(parameters, '$.<name>').
+                "parameters": json.dumps(dict(a.parameters), sort_keys=True),
             }
             for a in registers.attestations
         ],

@@ -31,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from auditkit.calendar import Window, add_months, lookback_start, windows
+from auditkit.calendar import Window, add_months, evaluation_date, lookback_start, windows
 from auditkit.history.diff import diff_runs, previous_run
 from auditkit.store import first_row
 
@@ -150,6 +150,7 @@ def period_evidence(con: duckdb.DuckDBPyConnection, run_id: int) -> PeriodEviden
         )
     )
     as_of, period_start, period_end, entity_type = row
+    as_of = evaluation_date(as_of, period_end)  # the checks judged evidence up to this day
     service_provider = entity_type == "service_provider"
     lookback = lookback_start(as_of)
     months = [dt.date(lookback.year, lookback.month, 1)]

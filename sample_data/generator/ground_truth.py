@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from . import spec_patch
 from .specs import violations
 from .util import Output
 from .world import DEBUG_POD, SANDBOX_PRIV_POD, WORKLOADS
@@ -270,8 +271,11 @@ SCENARIOS = [
        "pass", "pass", [ATT + "access-reviews.yaml"], ""),
     gt("GT-57", ["1.2.7"], "six-monthly NSC reviews", "2025-11-30, 2026-05-28", "pass", "pass",
        [ATT + "nsc-reviews.yaml"], ""),
-    gt("GT-58", ["12.5.2.1"], "six-monthly scope confirmation", "2025-12-20, 2026-06-30", "pass",
-       "pass", [ATT + "scope-confirmations.yaml"], ""),
+    gt("GT-58", ["12.5.2.1"], "six-monthly scope confirmation", "2025-12-20, 2026-06-30", "fail",
+       "fail", [ATT + "scope-confirmations.yaml"],
+       "192 days between the confirmations: the second was due by 2026-06-20 (six months after "
+       "2025-12-20), so 12.5.2.1 (service providers, at least every six months) is not met in "
+       "either run's 12-month look-back; the annual 12.5.2 is."),
     gt("GT-59", ["1.3.3"], "wireless", "no wireless networks", "not_applicable",
        "not_applicable", [ATT + "not-applicable.yaml"], ""),
     gt("GT-60", ["12.5.1"], "undeclared namespace holding a cluster-admin identity",
@@ -294,6 +298,16 @@ SCENARIOS = [
        "not_applicable", [*USERS, AUDIT + "2026-q3/"],
        "absent from the 2026-06-30 inventory; in the 2026-09-30 one with MFA and CDE access "
        "through payments-oncall."),
+    # ---------------------------------------------------------------- changed only by patch
+    gt("GT-64", ["2.2.6"], "privileged flag added to a connected CronJob by a patch",
+       "monitoring/CronJob/rules-check (container promtool)", "fail", "not_applicable",
+       [AUDIT + "2026-q3/prod-eu1-audit-2026-09.jsonl.gz"],
+       f"created by Argo CD with server-side apply on {spec_patch.CREATED[:10]} (response 201, "
+       "hardened); bob's `kubectl patch` (strategic merge) at "
+       f"{spec_patch.PATCHED[11:19]}Z adds privileged: true to container promtool. Batch writes "
+       "are logged at Request level: no responseObject, and the next run (2026-10-01) is after "
+       "the as-of date, so no Job or Pod shows the new template; only applying the patch to the "
+       "apply configuration does."),
 ]
 
 # What `auditkit diff` (or any comparison of the 2026-q2 run with the 2026-q3 run) should show
@@ -375,11 +389,12 @@ DIFF = {
     "GT-54": dif(P),
     "GT-55": dif(P, note="the missing 2026-Q2 scan fails in both; the Q2 run's 2025-Q3 window "
                          "leaves the Q3 look-back"),
-    "GT-56": dif(U), "GT-57": dif(U), "GT-58": dif(U), "GT-59": dif(U), "GT-60": dif(P),
+    "GT-56": dif(U), "GT-57": dif(U), "GT-58": dif(P), "GT-59": dif(U), "GT-60": dif(P),
     "GT-61": dif(R),
     "GT-62": dif(R, ("monitoring ingress", R), ("monitoring egress", P),
                  summary="resolved (monitoring egress persisting, GT-53)"),
     "GT-63": dif(U, note="a new population item that passes: not a finding in either run"),
+    "GT-64": dif(N),
 }
 
 # The acceptance test of a run comparison, in auditkit's terms (check id and resource key):
@@ -410,7 +425,7 @@ DIFF_ACCEPTANCE = [
     ("GT-35", "users_inactive_accounts", "user:u1013", P),
     ("GT-36", "rbac_privileged_grants_unused",
      "RoleBinding/payments/report-exporter -> "
-     "ServiceAccount:system:serviceaccount:payments:report-exporter: read secrets", N),
+     "ServiceAccount:system:serviceaccount:payments:report-exporter", N),
     ("GT-37", "users_mfa_for_cde_access", "user:u1008", P),
     ("GT-37", "users_mfa_for_cde_access", "user:u1009", R),
     ("GT-37", "users_mfa_for_cde_access", "user:u1011", "absent"),
@@ -427,6 +442,7 @@ DIFF_ACCEPTANCE = [
     ("GT-61", "rbac_authenticated_group_bindings",
      "ClusterRoleBinding/authenticated-view -> Group:system:authenticated", R),
     ("GT-62", "netpol_cde_default_deny", "monitoring ingress", R),
+    ("GT-64", "workload_privileged_containers", spec_patch.RESOURCE, N),
 ]
 
 QUIRKS = [
@@ -455,6 +471,7 @@ def workload_hardening() -> dict[str, list[str]]:
     out = {f"{w.namespace}/{w.name}": violations(w.security) for w in WORKLOADS}
     out[f"{DEBUG_POD['namespace']}/{DEBUG_POD['name']}"] = violations("debug")
     out[f"{SANDBOX_PRIV_POD['namespace']}/{SANDBOX_PRIV_POD['name']}"] = violations("sandbox")
+    out[f"{spec_patch.NAMESPACE}/{spec_patch.NAME}"] = ["privileged"]  # GT-64, after the patch
     return dict(sorted(out.items()))
 
 

@@ -40,6 +40,9 @@ key_secrets = ["card-vault/kek-*", "card-vault/dek-*"]   # key-encrypting and da
 
 [params.cde_store_direct_access]
 store_pods = ["card-vault/card-vault-db"]                 # the cardholder-data store
+store_addresses = ["10.20.1.46"]                          # card-vault-db-0 (StatefulSet, fixed address)
+store_ports = ["5432/tcp"]                                # where it answers queries
+store_clients = ["card-vault/card-vault", "payments/payments-api"]   # its application workloads
 store_admins = ["group:northwind:dba"]                    # its administrators
 
 [params.inventory_undeclared_namespaces]
@@ -48,6 +51,12 @@ out_of_scope_namespaces = ["dev-sandbox", "tools"]        # assessed as out of s
 [params.flow_segmentation_out_of_scope]
 out_of_scope_namespaces = ["dev-sandbox", "tools"]
 out_of_scope_cidrs = ["10.99.0.0/16"]                     # the development node pool
+
+# Emergency identities kept unused on purpose (their use is reviewed when it happens).
+[[break_glass]]
+principal = "carol@northwind.example"
+justification = "sealed emergency cluster access, used only under the major-incident procedure"
+reference = "OPS-RUNBOOK-17"
 """
 
 

@@ -62,9 +62,9 @@ def _workspace(case: Path, expected: dict[str, Any], root: Path, check_id: str) 
             shutil.copy(case / name, ws_dir / name)
     controls = root / "controls"
     (controls / "frameworks").mkdir(parents=True)
-    # The requirements the built-in framework maps the check to (or the one the case names),
+    # The requirements the built-in framework maps the check to (or those the case names),
     # with their testing procedures, so the roll-up is the one the check really feeds.
-    wanted = expected.get("requirement")
+    wanted = _requirements(expected, check_id)
     requirements = [
         {
             "id": req.id,
@@ -76,9 +76,9 @@ def _workspace(case: Path, expected: dict[str, Any], root: Path, check_id: str) 
             ],
         }
         for req in load_catalog().framework("pci-dss-v4.0.1").requirements
-        if check_id in req.checks and (wanted is None or req.id == wanted)
+        if check_id in req.checks and req.id in wanted
     ]
-    assert requirements, f"no requirement maps {check_id}"
+    assert [r["id"] for r in requirements] == wanted, f"{check_id} is not mapped to {wanted}"
     (controls / "frameworks" / "case.yaml").write_text(
         yaml.safe_dump(
             {
@@ -111,6 +111,8 @@ def _workspace(case: Path, expected: dict[str, Any], root: Path, check_id: str) 
     }
     if "params" in expected:
         config["params"] = {check_id: expected["params"]}
+    if "break_glass" in expected:
+        config["break_glass"] = expected["break_glass"]
     (ws_dir / "auditkit.toml").write_text(tomli_w.dumps(config))
     return Workspace(ws_dir)
 
@@ -159,5 +161,32 @@ def test_check_case(case: Path, tmp_path: Path) -> None:
             assert (sha and locator) or absent, (
                 f"finding {resource!r} leads neither to a source record nor to a named absence"
             )
-    if "result" in expected:
-        assert summary.requirements[0].result == expected["result"], summary.requirements[0].basis
+    results = {r.id: r for r in summary.requirements}
+    for key in ("result", "compensating_control"):
+        want_per_req = _per_requirement(expected, key, check_id)
+        for req, value in want_per_req.items():
+            got_value = (
+                results[req].result if key == "result" else results[req].compensating_control
+            )
+            assert got_value == value, (req, key, results[req].basis)
+
+
+def _requirements(expected: dict[str, Any], check_id: str) -> list[str]:
+    """The requirement ids the case maps its check to: those it names, or by default every
+    requirement the built-in framework maps the check to (in the framework's order)."""
+    value = expected.get("requirement")
+    if value is None:
+        framework = load_catalog().framework("pci-dss-v4.0.1")
+        return [r.id for r in framework.requirements if check_id in r.checks]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _per_requirement(expected: dict[str, Any], key: str, check_id: str) -> dict[str, Any]:
+    """``result`` or ``compensating_control`` per requirement (a mapping, or one value for the
+    first requirement)."""
+    if key not in expected:
+        return {}
+    value = expected[key]
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    return {_requirements(expected, check_id)[0]: value}

@@ -21,7 +21,7 @@ requests AS (
     FROM k8s_audit_events
     WHERE resource = 'secrets' AND subresource IS NULL AND verb IN ('get', 'list', 'watch')
       AND stage IN ('ResponseComplete', 'ResponseStarted') AND response_code BETWEEN 200 AND 299
-      AND event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
     QUALIFY row_number() OVER (PARTITION BY coalesce(audit_id, source_sha256 || locator)
                                ORDER BY stage = 'ResponseComplete' DESC, locator) = 1
 ),
@@ -29,7 +29,7 @@ known AS (
     SELECT DISTINCT namespace, name FROM (
         SELECT namespace, name FROM k8s_audit_events
         WHERE resource = 'secrets' AND name IS NOT NULL AND namespace IS NOT NULL
-          AND event_time >= $lookback_start AND event_time < $as_of + INTERVAL 1 DAY
+          AND event_time >= $lookback_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
         UNION ALL
         SELECT namespace, name FROM current_k8s_objects WHERE kind = 'Secret' AND namespace IS NOT NULL
     ) k
