@@ -24,6 +24,11 @@ PSA_DENIED = (
     '(container "shell" must not set securityContext.privileged=true)'
 )
 
+AUDIT_VIOLATION = (
+    'would violate PodSecurity "restricted:latest": runAsNonRoot != true '
+    '(pod or container "api" must set securityContext.runAsNonRoot=true)'
+)
+
 
 def native(audit_id: str = "0c6b2f7e-1d11-4a55-9d1e-6f7f0a1b2c3d", **fields: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
@@ -357,8 +362,7 @@ def test_admission_annotations_become_results(ingest: Ingest) -> None:
         annotations={
             "authorization.k8s.io/decision": "allow",
             "pod-security.kubernetes.io/enforce-policy": "baseline:latest",
-            "pod-security.kubernetes.io/audit-violations": 'would violate PodSecurity "restricted:latest": '
-            'runAsNonRoot != true (pod or container "api" must set securityContext.runAsNonRoot=true)',
+            "pod-security.kubernetes.io/audit-violations": AUDIT_VIOLATION,
         },
     )
     vap = native(
