@@ -38,7 +38,7 @@ from auditkit.evaluate.results import (
     validate_rows,
 )
 from auditkit.evaluate.rollup import CheckState, RequirementInput, RequirementResult, roll_up
-from auditkit.evaluate.scope import stage_scope, stage_snapshots
+from auditkit.evaluate.scope import stage_declarations, stage_scope, stage_snapshots
 from auditkit.store import first_row, lockdown
 from auditkit.workspace import Workspace, WorkspaceConfig
 
@@ -110,6 +110,7 @@ def evaluate(
     check_ids = sorted({c for req in framework.requirements for c in req.checks})
     stage_snapshots(con, as_of)
     stage_scope(con, config.scope, registers)
+    stage_declarations(con, config)
     stage_exceptions(con, registers, as_of)
     lockdown(con)
     _stage_libraries(con, catalog, config, as_of)
