@@ -51,7 +51,7 @@ requests AS (
     WHERE e.event_time >= $period_start AND e.event_time < $as_of + INTERVAL 1 DAY
       AND e.stage IN ('ResponseComplete', 'ResponseStarted', 'Panic')
       AND (e.username IN (SELECT name FROM dev_users)
-           OR list_has_any(coalesce(e.user_groups, []::VARCHAR[]), (SELECT list(name) FROM dev_groups)))
+           OR list_has_any(coalesce(e.user_groups, []::VARCHAR[]), (SELECT list(name ORDER BY name) FROM dev_groups)))
     QUALIFY row_number() OVER (PARTITION BY coalesce(e.audit_id, e.source_sha256 || e.locator)
                                ORDER BY e.stage = 'ResponseComplete' DESC, e.locator) = 1
 ),
