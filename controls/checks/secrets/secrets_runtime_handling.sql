@@ -22,8 +22,13 @@ pats(kind, re) AS (VALUES
     ('JSON web token', 'eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.'),
     ('credential assignment', '(?i)(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key)["'']?\s*[:=]\s*["'']?[^\s"''$\{<][^\s"'']{5,}')
 ),
+-- re: a name that says the value is a credential; weak: names whose only such word is SECRET or
+-- KEY, whose value may be the name of a Secret or key (a DNS-1123 name such as kek-wrapping is
+-- then taken as a reference); not_re: names of settings about a credential, not the credential.
 cred_name AS (
     SELECT '(?i)(passw(or)?d|passwd|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|credential|access[_-]?key|client[_-]?secret|auth[_-]?key)' AS re,
+        '(?i)(passw(or)?d|passwd|pwd|token|api[_-]?key|apikey|private[_-]?key|credential|access[_-]?key|client[_-]?secret|auth[_-]?key)' AS strong_re,
+        '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' AS dns_name,
         '(?i)(_file|_path|_dir|_name|_user(name)?|_ref|_id|_url|_endpoint|_host|_enabled|_expiry|_ttl)$' AS not_re
 ),
 specs AS (
@@ -58,6 +63,7 @@ env_hits AS (
                  CASE WHEN regexp_matches(e.var, n.re) AND NOT regexp_matches(e.var, n.not_re)
                            AND length(e.value) >= 8 AND NOT starts_with(e.value, '/')
                            AND NOT contains(e.value, '$(')
+                           AND (regexp_matches(e.var, n.strong_re) OR NOT regexp_matches(e.value, n.dns_name))
                       THEN 'literal value of a credential variable' END) AS kind
     FROM env e, cred_name n
 ),
@@ -83,6 +89,8 @@ cm_hits AS (
                  CASE WHEN regexp_matches(c.key, n.re) AND NOT regexp_matches(c.key, n.not_re)
                            AND length(json_extract_string(c.raw, '$')) >= 8
                            AND NOT starts_with(json_extract_string(c.raw, '$'), '/')
+                           AND (regexp_matches(c.key, n.strong_re)
+                                OR NOT regexp_matches(json_extract_string(c.raw, '$'), n.dns_name))
                       THEN 'literal value of a credential key' END) AS kind
     FROM configmaps c, cred_name n
     WHERE c.key IS NOT NULL
