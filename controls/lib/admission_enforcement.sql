@@ -13,8 +13,9 @@
 --     that selects namespaces by label (selector_unresolved) is listed but never counts as
 --     enforcing, since which namespaces it selects is not known;
 --   * Pod Security decisions recorded in API audit events between the period start and the as-of
---     date (pod-security.kubernetes.io/enforce-policy at baseline or restricted): the API
---     server enforcing that level on a request in that namespace.
+--     date (pod-security.kubernetes.io/enforce-policy): at baseline or restricted, the API
+--     server enforcing that level on a request in that namespace; at privileged (what the API
+--     server records when no enforce label is set), evidence that nothing was enforced.
 WITH ns AS (SELECT namespace, min(zone) AS zone FROM scope_namespaces GROUP BY namespace),
 labels AS (
     SELECT o.name AS namespace, o.source_sha256, o.locator,
@@ -79,14 +80,17 @@ from_policies AS (
 ),
 decisions AS (
     SELECT r.resource_namespace AS namespace, 'pod-security' AS mechanism,
-        'enforce=' || r.policy AS policy, NULL AS rule, 'enforce' AS action, true AS enforcing,
+        'enforce=' || r.policy || ' (audit events)' AS policy, NULL AS rule,
+        CASE WHEN split_part(r.policy, ':', 1) = 'privileged' THEN 'enforce-privileged'
+             ELSE 'enforce' END AS action,
+        split_part(r.policy, ':', 1) <> 'privileged' AS enforcing,
         false AS unresolved, 'audit event' AS evidence,
         max(r.result_time) AS seen_at,
         arg_max(r.source_sha256, (r.result_time, r.locator)) AS source_sha256,
         arg_max(r.locator, (r.result_time, r.locator)) AS locator
     FROM current_admission_results r
     WHERE r.origin = 'audit-event' AND r.engine = 'pod-security' AND r.action = 'enforce'
-      AND split_part(r.policy, ':', 1) IN ('baseline', 'restricted')
+      AND split_part(r.policy, ':', 1) IN ('privileged', 'baseline', 'restricted')
       AND r.result_time >= $period_start AND r.result_time < $as_of + INTERVAL 1 DAY
       AND r.resource_namespace IN (SELECT namespace FROM ns)
     GROUP BY r.resource_namespace, r.policy

@@ -1,14 +1,24 @@
 -- Two kinds of item:
---   grant    one per RBAC binding subject (current snapshot) that is a declared developer (a
---            declared user, or a declared group as the binding's Group subject) and whose grant
+--   grant    one per RBAC binding subject (current snapshot) that is a developer (a declared
+--            user, a user the audit log shows in a declared group, or a declared group as the
+--            binding's Group subject) and whose grant
 --            applies in a CDE or connected namespace or cluster-wide: read-only passes; write,
 --            exec/attach/port-forward or escalation rights fail;
 --   activity one per developer identity (each declared user, and every user the audit log shows
 --            in a declared group): any change accepted (2xx) to an object in a CDE or connected
 --            namespace, or any exec/attach/port-forward into a pod there, in the period fails.
 --            Requests refused by the API server are counted as evidence, not as failures.
-WITH dev_users AS (SELECT name FROM developer_identities WHERE kind = 'user'),
-dev_groups AS (SELECT name FROM developer_identities WHERE kind = 'group'),
+WITH dev_groups AS (SELECT name FROM developer_identities WHERE kind = 'group'),
+-- developers: the declared users, and every user the audit log of the look-back shows as a
+-- member of a declared group (RBAC cannot tell who is in a group; the audit log can)
+dev_users AS (
+    SELECT name FROM developer_identities WHERE kind = 'user'
+    UNION
+    SELECT DISTINCT username FROM k8s_audit_events
+    WHERE username IS NOT NULL
+      AND list_has_any(coalesce(user_groups, []::VARCHAR[]), (SELECT list(name ORDER BY name) FROM dev_groups))
+      AND event_time >= $lookback_start AND event_time < $as_of + INTERVAL 1 DAY
+),
 ns AS (SELECT namespace, min(zone) AS zone FROM scope_namespaces GROUP BY namespace),
 grants AS (
     SELECT g.*,
@@ -56,7 +66,7 @@ requests AS (
                                ORDER BY e.stage = 'ResponseComplete' DESC, e.locator) = 1
 ),
 identities AS (
-    SELECT name AS identity FROM dev_users
+    SELECT name AS identity FROM developer_identities WHERE kind = 'user'
     UNION SELECT DISTINCT username FROM requests
 ),
 activity AS (
