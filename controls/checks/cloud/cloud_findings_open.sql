@@ -32,8 +32,6 @@ SELECT
     i.item AS resource,
     CASE
         WHEN l.x.finding_kind <> 'configuration' THEN 'not_applicable'
-        WHEN l.x.status = 'fail' AND (l.x.record_state = 'ARCHIVED' OR l.x.workflow_status = 'RESOLVED')
-            THEN 'pass'
         WHEN l.x.status = 'fail' THEN 'fail'
         WHEN l.x.status = 'pass' THEN 'pass'
         ELSE 'not_applicable'
@@ -44,9 +42,13 @@ SELECT
                  || CASE l.x.finding_kind WHEN 'vulnerability' THEN 'the vulnerability checks and scans judge it'
                          WHEN 'threat' THEN 'it is for incident response to disposition'
                          ELSE 'no configuration standard applies to it' END
-        WHEN l.x.status = 'fail' AND (l.x.record_state = 'ARCHIVED' OR l.x.workflow_status = 'RESOLVED')
-            THEN 'closed in ' || coalesce(l.x.product, 'the tool') || ' (' || coalesce(l.x.workflow_status, '')
-                 || ' ' || coalesce(l.x.record_state, '') || ') on ' || CAST(CAST(l.x.seen AS DATE) AS VARCHAR)
+        WHEN l.x.status = 'fail' AND l.x.record_state = 'ARCHIVED'
+            THEN 'archived in ' || coalesce(l.x.product, 'the tool') || ' while failing ('
+                 || CAST(CAST(l.x.seen AS DATE) AS VARCHAR) || '): the resource was deleted or the '
+                 || 'control disabled; show which'
+        WHEN l.x.status = 'fail' AND l.x.workflow_status = 'RESOLVED'
+            THEN 'marked resolved in ' || coalesce(l.x.product, 'the tool') || ' while its latest '
+                 || 'evaluation still fails (' || CAST(CAST(l.x.seen AS DATE) AS VARCHAR) || ')'
         WHEN l.x.status = 'fail' AND l.x.suppressed
             THEN 'failing, but suppressed in ' || coalesce(l.x.product, 'the tool') || ' ('
                  || CAST(CAST(l.x.seen AS DATE) AS VARCHAR)
