@@ -39,6 +39,7 @@ from auditkit.evaluate.results import (
 )
 from auditkit.evaluate.rollup import CheckState, RequirementInput, RequirementResult, roll_up
 from auditkit.evaluate.scope import stage_declarations, stage_scope, stage_snapshots
+from auditkit.evaluate.workload_specs import register as register_workload_replay
 from auditkit.store import first_row, lockdown
 from auditkit.workspace import Workspace, WorkspaceConfig
 
@@ -112,6 +113,7 @@ def evaluate(
     stage_scope(con, config.scope, registers)
     stage_declarations(con, config)
     stage_exceptions(con, registers, as_of)
+    register_workload_replay(con)
     lockdown(con)
     _stage_libraries(con, catalog, config, as_of)
     con.execute("BEGIN TRANSACTION")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 from typing import Any
 
 import duckdb
@@ -312,6 +313,7 @@ def _stage_registers(con: duckdb.DuckDBPyConnection, registers: Registers) -> No
             "source_file": s,
             "locator": s,
             "source_sha256": s,
+            "parameters": s,
         },
         [
             {
@@ -329,6 +331,8 @@ def _stage_registers(con: duckdb.DuckDBPyConnection, registers: Registers) -> No
                 "source_file": a.source_file,
                 "locator": a.locator,
                 "source_sha256": a.source_sha256,
+                # JSON text: checks read a value with json_extract(parameters, '$.<name>').
+                "parameters": json.dumps(dict(a.parameters), sort_keys=True),
             }
             for a in registers.attestations
         ],

@@ -47,10 +47,12 @@ judged AS (
     FROM named n
 )
 SELECT
-    workload || ':' || container AS resource,
-    CASE WHEN full_repo IS NOT NULL AND approved AND pinned AND enforced_by IS NOT NULL
+    workload || ':' || coalesce(container, '*') AS resource,
+    CASE WHEN spec_known AND full_repo IS NOT NULL AND approved AND pinned AND enforced_by IS NOT NULL
               AND admitted_failing IS NULL THEN 'pass' ELSE 'fail' END AS status,
     CASE
+        WHEN NOT spec_known THEN spec_detail
+            || ': the image in force cannot be read, so the container cannot pass'
         WHEN full_repo IS NULL THEN 'the spec names no image for container ' || container
         WHEN full_repo IS NOT NULL AND approved AND pinned AND enforced_by IS NOT NULL
              AND admitted_failing IS NULL
@@ -70,5 +72,5 @@ SELECT
     source_sha256, locator,
     namespace, zone, workload_kind, workload_name, container, image, full_repo AS repository,
     approved_by AS approved_registry, pinned AS pinned_by_digest, enforced_by,
-    admitted_failing, spec_time, spec_of, submitted_by
+    admitted_failing, spec_time, spec_basis, spec_of, submitted_by
 FROM judged
