@@ -41,6 +41,8 @@ class Scope:
     connected_namespaces: tuple[str, ...] = ()
     connected_cidrs: tuple[str, ...] = ()
     internal_cidrs: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    cloud_accounts: tuple[str, ...] = ()  # AWS accounts, Azure subscriptions, GCP projects
+    cloud_resources: tuple[str, ...] = ()  # globs of cloud resource ids (ARNs...) in scope
 
     def as_dict(self) -> dict[str, list[str]]:
         """Plain lists, for JSON and the report."""
@@ -83,6 +85,14 @@ class BreakGlass:
 
 
 @dataclass(frozen=True)
+class SecretConsumer:
+    """Principals declared to read a set of Secrets (``[[secret_consumers]]``)."""
+
+    secrets: tuple[str, ...]  # "namespace/name" globs
+    principals: tuple[str, ...]  # user names, system:serviceaccount:<ns>:<name>, group:<name>
+
+
+@dataclass(frozen=True)
 class WorkspaceConfig:
     """The validated content of ``auditkit.toml``."""
 
@@ -100,6 +110,9 @@ class WorkspaceConfig:
     customized_approach: tuple[CustomizedApproach, ...] = ()
     not_tested: tuple[NotTested, ...] = ()
     break_glass: tuple[BreakGlass, ...] = ()
+    approved_registries: tuple[str, ...] = ()  # [images] approved_registries
+    developers: tuple[str, ...] = ()  # [identities] developers: user names or group:<name>
+    secret_consumers: tuple[SecretConsumer, ...] = ()
     memory_limit: str = "2GB"
     threads: int | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -216,6 +229,9 @@ _TOP_KEYS = {
     "not_tested",
     "break_glass",
     "params",
+    "images",
+    "identities",
+    "secret_consumers",
 }
 _SCOPE_KEYS = set(Scope.__dataclass_fields__)
 _SECTION_KEYS = {
@@ -223,6 +239,8 @@ _SECTION_KEYS = {
     "period": {"start", "end"},
     "paths": {"exceptions", "attestations", "approved_flows", "controls"},
     "store": {"memory_limit", "threads"},
+    "images": {"approved_registries"},
+    "identities": {"developers"},
 }
 
 
@@ -353,6 +371,7 @@ def load_config(path: Path) -> WorkspaceConfig:
     framework = raw.get("framework", "pci-dss-v4.0.1")
     if not isinstance(framework, str):
         raise err("framework", "framework must be a string id")
+    registries, developers, consumers = _declarations(raw, err)
     return WorkspaceConfig(
         organisation=name.strip(),
         entity_type=entity_type,
@@ -368,10 +387,81 @@ def load_config(path: Path) -> WorkspaceConfig:
         customized_approach=ca,
         not_tested=nt,
         break_glass=tuple(break_glass),
+        approved_registries=registries,
+        developers=developers,
+        secret_consumers=consumers,
         memory_limit=str(memory_limit),
         threads=int(threads) if isinstance(threads, int) else None,
         raw=raw,
     )
+
+
+def _strings(value: object, where: str, err: Any, *, what: str = "strings") -> tuple[str, ...]:
+    """A list of non-empty strings without surrounding blanks, or a ConfigError."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and v.strip() and v == v.strip() for v in value
+    ):
+        raise err(where, f"{where} must be a list of non-empty {what}")
+    return tuple(value)
+
+
+def _principal(value: str, where: str, err: Any) -> str:
+    if value.startswith("group:") and not value[len("group:") :].strip():
+        raise err(where, f"{where}: group:<name> needs a group name")
+    return value
+
+
+def _declarations(
+    raw: dict[str, Any], err: Any
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[SecretConsumer, ...]]:
+    """[images] approved_registries, [identities] developers and [[secret_consumers]]."""
+    images = raw.get("images", {})
+    if not isinstance(images, dict):
+        raise err("images", "images must be a table")
+    registries = _strings(
+        images.get("approved_registries", []),
+        "images.approved_registries",
+        err,
+        what="registry names",
+    )
+    for entry in registries:
+        if "://" in entry or "@" in entry or any(c.isspace() for c in entry):
+            raise err(
+                "images.approved_registries",
+                f"not a registry or repository prefix: {entry!r} (no scheme, tag or digest)",
+            )
+    identities = raw.get("identities", {})
+    if not isinstance(identities, dict):
+        raise err("identities", "identities must be a table")
+    developers = tuple(
+        _principal(d, "identities.developers", err)
+        for d in _strings(
+            identities.get("developers", []),
+            "identities.developers",
+            err,
+            what="user names or group:<name> entries",
+        )
+    )
+    consumers: list[SecretConsumer] = []
+    for i, item in enumerate(_list_of_tables(raw, "secret_consumers", err)):
+        where = f"secret_consumers[{i}]"
+        extra = sorted(set(item) - {"secrets", "principals"})
+        if extra:
+            raise err(f"{where}.{extra[0]}", f"unknown key {extra[0]!r} in [[secret_consumers]]")
+        secrets = _strings(
+            item.get("secrets"), f"{where}.secrets", err, what="namespace/name globs"
+        )
+        for pattern in secrets:
+            if pattern.count("/") != 1 or not all(pattern.split("/")):
+                raise err(
+                    f"{where}.secrets", f"must be namespace/name (globs allowed): {pattern!r}"
+                )
+        principals = tuple(
+            _principal(p, f"{where}.principals", err)
+            for p in _strings(item.get("principals"), f"{where}.principals", err)
+        )
+        consumers.append(SecretConsumer(secrets, principals))
+    return registries, developers, tuple(consumers)
 
 
 def _table(raw: dict[str, Any], key: str, err: Any) -> dict[str, Any]:

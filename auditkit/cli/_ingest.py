@@ -120,6 +120,8 @@ def register(app: typer.Typer) -> None:
             for r in results:
                 for loc, why in r.skipped_detail[:5]:
                     say(f"skipped {r.path}:{loc}: {why}")
+                for note in r.notes:
+                    say(f"note {r.path}: {note}")
             for r in rejected:
                 say(f"error: {r.error}")
         raise typer.Exit(EXIT_BAD_INPUT if rejected else EXIT_OK)

@@ -40,7 +40,12 @@ from auditkit.evaluate.results import (
     validate_rows,
 )
 from auditkit.evaluate.rollup import CheckState
-from auditkit.evaluate.scope import stage_break_glass, stage_scope, stage_snapshots
+from auditkit.evaluate.scope import (
+    stage_break_glass,
+    stage_declarations,
+    stage_scope,
+    stage_snapshots,
+)
 from auditkit.evaluate.workload_specs import register as register_workload_replay
 from auditkit.store import first_row, lockdown
 from auditkit.workspace import Workspace, WorkspaceConfig
@@ -114,6 +119,7 @@ def evaluate(
     stage_snapshots(con, as_of)
     stage_scope(con, config.scope, registers)
     stage_break_glass(con, config.break_glass)
+    stage_declarations(con, config)
     stage_exceptions(con, registers, as_of)
     stage_calendar(con, evaluation_date(as_of, config.period_end))
     register_workload_replay(con)

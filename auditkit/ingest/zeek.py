@@ -325,12 +325,16 @@ def is_conn_record(obj: object) -> bool:
 
 
 def _tsv_header_is_conn(head: str) -> bool:
+    """The header block's #path/#fields, split on the #separator the first line declares."""
     path, fields = None, []
+    separator = "\t"
     for line in head.splitlines()[:50]:
-        if line.startswith("#path"):
-            path = line[5:].strip()
+        if line.startswith("#separator"):
+            separator = _unescape(line[len("#separator") :].strip(" ")) or "\t"
+        elif line.startswith("#path"):
+            path = line[5:].strip().lstrip(separator).strip()
         elif line.startswith("#fields"):
-            fields = line[7:].split()
+            fields = [f.strip() for f in line[7:].split(separator) if f.strip()]
             break
     if not fields or "ts" not in fields or "id.orig_h" not in fields:
         return False

@@ -113,6 +113,8 @@ def _workspace(case: Path, expected: dict[str, Any], root: Path, check_id: str) 
         config["params"] = {check_id: expected["params"]}
     if "break_glass" in expected:
         config["break_glass"] = expected["break_glass"]
+    # auditkit.toml declarations a check needs ([images], [identities], [[secret_consumers]])
+    config.update(expected.get("workspace", {}))
     (ws_dir / "auditkit.toml").write_text(tomli_w.dumps(config))
     return Workspace(ws_dir)
 
