@@ -32,13 +32,14 @@ import yaml
 
 from auditkit.cli import run
 from auditkit.evaluate.catalog import load_catalog
+from auditkit.evaluate.rollup import RESULTS as ROLLUP_RESULTS
 from auditkit.resources import sample_data_dir
 
 MAP_FILE = Path(__file__).with_name("ground_truth_map.yaml")
 FRAMEWORK = "pci-dss-v4.0.1"
 PERIODS = {"q2": ("2026-q2", 1), "q3": ("2026-q3", 2)}  # map key -> (ground-truth period, run)
 ITEM_STATUSES = {"pass", "fail", "excepted", "not_applicable", "absent", "not_tested"}
-BASE_RESULTS = {"In Place", "Not in Place", "Not Applicable", "Not Tested"}
+BASE_RESULTS = set(ROLLUP_RESULTS)  # the six candidate results (docs/results.md)
 RESULTS = BASE_RESULTS | {f"not {r}" for r in BASE_RESULTS}  # "not X": anything but X
 DIFF_CHANGES = {"new", "resolved", "persisting", "excepted", "not re-tested", "first tested"}
 DIFF_NONE = "none"  # not a finding in the diff (unchanged pass, unchanged excepted, info)
