@@ -137,6 +137,7 @@ def test_check_sql_error_exits_3_naming_the_check(
         description: Selects from a table that does not exist.
         rationale: Tests that SQL errors are errors.
         severity: low
+        resource_key: {format: "<anything...>", example: "x"}
         requires: []
         evidence_columns: []
         remediation: None.
