@@ -57,7 +57,7 @@ _CHECK_REQUIRED = (
     "evidence_columns",
     "remediation",
 )
-_PARAM_KEYS = {"type", "default", "provenance", "description", "unit"}
+_PARAM_KEYS = {"type", "default", "provenance", "description", "unit", "from_attestation"}
 _REQUIRE_KEYS = {"table", "missing", "time_column"}
 _FRAMEWORK_KEYS = {"id", "title", "version", "description", "requirements"}
 _REQUIREMENT_KEYS = {"id", "title", "checks", "manual", "applies_to", "note", "parent"}
@@ -81,6 +81,7 @@ class Param:
     provenance: str
     description: str = ""
     unit: str = ""
+    from_attestation: str = ""  # kind of attestation whose parameters may set it (the SQL reads it)
 
 
 @dataclass(frozen=True)
@@ -343,6 +344,7 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
                 spec["provenance"],
                 str(spec.get("description", "")),
                 str(spec.get("unit", "")),
+                str(spec.get("from_attestation", "")),
             )
         )
     requires: list[Requirement] = []
