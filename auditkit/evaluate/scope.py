@@ -137,15 +137,19 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
 
     Access exports are snapshots. Sources ingested with ``--observed-at`` form
     dated snapshots: the latest observation date on or before ``as_of`` wins
-    (all files of that date together). Undated sources always count. Snapshots
-    dated after ``as_of`` are ignored.
+    (all files of that date together). Undated sources (never given a date, not
+    even by a later ingest of the same bytes) always count. Snapshots dated after
+    ``as_of`` are ignored.
     """
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE current_snapshot_sources AS
         WITH access AS (SELECT source_sha256, observed_at FROM sources WHERE family = 'access'),
         snap AS (
+            -- undated only while no date was ever given (a later --observed-at dates it)
             SELECT source_sha256, CAST(observed_at AS DATE) AS day FROM access
+            WHERE observed_at IS NOT NULL
+               OR source_sha256 NOT IN (SELECT source_sha256 FROM observations)
             UNION
             SELECT o.source_sha256, CAST(o.observed_at AS DATE) FROM observations o
             JOIN access a USING (source_sha256)
