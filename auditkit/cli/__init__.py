@@ -17,6 +17,7 @@ from auditkit.cli import (
     _ingest,
     _pack,
     _results,
+    _scope,
     _workspace,
 )
 from auditkit.cli._common import run_cli
@@ -54,6 +55,7 @@ _results.register(app)
 _pack.register(app)
 _history.register(app)
 _controls.register(app)
+_scope.register(app)
 
 
 def run(args: list[str] | None = None) -> int:
