@@ -41,6 +41,7 @@ from auditkit.evaluate.results import (
 )
 from auditkit.evaluate.rollup import CheckState, RequirementInput, RequirementResult, roll_up
 from auditkit.evaluate.scope import stage_scope, stage_snapshots
+from auditkit.evaluate.workload_specs import register as register_workload_replay
 from auditkit.store import first_row, lockdown
 from auditkit.workspace import Workspace, WorkspaceConfig
 
@@ -116,6 +117,7 @@ def evaluate(
     # An approved flow dated after the as-of date approves nothing in this run.
     stage_scope(con, config.scope, approved_flows_in_force(registers, as_of))
     stage_exceptions(con, registers, as_of)
+    register_workload_replay(con)
     lockdown(con)
     _stage_libraries(con, catalog, config, as_of)
     con.execute("BEGIN TRANSACTION")

@@ -7,7 +7,11 @@ a JSON string in ``message``). Every stage of a request is stored; checks
 de-duplicate on ``audit_id`` where they need one row per request.
 
 Secret material never reaches the store: the request object of Secret,
-TokenReview and token requests is dropped at ingest.
+TokenReview and token requests is dropped at ingest. The response object is kept
+only for writes to workloads (Pods, Deployments, StatefulSets, DaemonSets,
+ReplicaSets, Jobs, CronJobs and their scale subresource), without
+``metadata.managedFields``: it is the spec the API server stored, which a patch
+request alone does not show.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from auditkit.ingest.jsonlines import (
 )
 from auditkit.safeload import pointer
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: response_object of workload writes
 
 _STRUCTURE = json.dumps(
     {
@@ -57,6 +61,7 @@ _STRUCTURE = json.dumps(
             "authorization.k8s.io/reason": "VARCHAR",
         },
         "requestObject": "JSON",
+        "responseObject": "JSON",
         # wrappers (AKS diagnostic logs, CloudWatch)
         "category": "VARCHAR",
         "properties": {"log": "VARCHAR"},
@@ -138,6 +143,21 @@ _UNWRAP = f"""
     )
 """
 
+# The responseObject is kept only where it tells the spec a workload ran with after a write
+# (docs/formats-runtime-flows-access.md): elsewhere it is bulk the checks never read.
+_WORKLOAD_RESOURCES = ", ".join(
+    f"'{r}'"
+    for r in (
+        "pods",
+        "deployments",
+        "statefulsets",
+        "daemonsets",
+        "replicasets",
+        "jobs",
+        "cronjobs",
+    )
+)
+
 _COLUMNS = f"""
     ? AS source_sha256,
     locator,
@@ -168,7 +188,17 @@ _COLUMNS = f"""
         WHEN e.objectRef.resource IN ('secrets', 'tokenreviews')
              OR e.objectRef.subresource = 'token' THEN NULL
         ELSE e.requestObject
-    END AS request_object
+    END AS request_object,
+    CASE
+        WHEN e.objectRef.resource IN ({_WORKLOAD_RESOURCES})
+             AND (e.objectRef.subresource IS NULL OR e.objectRef.subresource = 'scale')
+             AND e.verb IN ('create', 'update', 'patch')
+             AND e.stage = 'ResponseComplete'
+             AND json_type(e.responseObject) = 'OBJECT'
+        THEN CASE WHEN json_exists(e.responseObject, '$.metadata.managedFields')
+             THEN json_merge_patch(e.responseObject, '{{"metadata": {{"managedFields": null}}}}')
+             ELSE e.responseObject END
+    END AS response_object
 """
 
 _PROBLEM = """

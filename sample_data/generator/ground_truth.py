@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from . import spec_patch
 from .specs import violations
 from .util import Output
 from .world import DEBUG_POD, SANDBOX_PRIV_POD, WORKLOADS
@@ -297,6 +298,16 @@ SCENARIOS = [
        "not_applicable", [*USERS, AUDIT + "2026-q3/"],
        "absent from the 2026-06-30 inventory; in the 2026-09-30 one with MFA and CDE access "
        "through payments-oncall."),
+    # ---------------------------------------------------------------- changed only by patch
+    gt("GT-64", ["2.2.6"], "privileged flag added to a connected CronJob by a patch",
+       "monitoring/CronJob/rules-check (container promtool)", "fail", "not_applicable",
+       [AUDIT + "2026-q3/prod-eu1-audit-2026-09.jsonl.gz"],
+       f"created by Argo CD with server-side apply on {spec_patch.CREATED[:10]} (response 201, "
+       "hardened); bob's `kubectl patch` (strategic merge) at "
+       f"{spec_patch.PATCHED[11:19]}Z adds privileged: true to container promtool. Batch writes "
+       "are logged at Request level: no responseObject, and the next run (2026-10-01) is after "
+       "the as-of date, so no Job or Pod shows the new template; only applying the patch to the "
+       "apply configuration does."),
 ]
 
 # What `auditkit diff` (or any comparison of the 2026-q2 run with the 2026-q3 run) should show
@@ -383,6 +394,7 @@ DIFF = {
     "GT-62": dif(R, ("monitoring ingress", R), ("monitoring egress", P),
                  summary="resolved (monitoring egress persisting, GT-53)"),
     "GT-63": dif(U, note="a new population item that passes: not a finding in either run"),
+    "GT-64": dif(N),
 }
 
 # The acceptance test of a run comparison, in auditkit's terms (check id and resource key):
@@ -430,6 +442,7 @@ DIFF_ACCEPTANCE = [
     ("GT-61", "rbac_authenticated_group_bindings",
      "ClusterRoleBinding/authenticated-view -> Group:system:authenticated", R),
     ("GT-62", "netpol_cde_default_deny", "monitoring ingress", R),
+    ("GT-64", "workload_privileged_containers", spec_patch.RESOURCE, N),
 ]
 
 QUIRKS = [
@@ -458,6 +471,7 @@ def workload_hardening() -> dict[str, list[str]]:
     out = {f"{w.namespace}/{w.name}": violations(w.security) for w in WORKLOADS}
     out[f"{DEBUG_POD['namespace']}/{DEBUG_POD['name']}"] = violations("debug")
     out[f"{SANDBOX_PRIV_POD['namespace']}/{SANDBOX_PRIV_POD['name']}"] = violations("sandbox")
+    out[f"{spec_patch.NAMESPACE}/{spec_patch.NAME}"] = ["privileged"]  # GT-64, after the patch
     return dict(sorted(out.items()))
 
 
