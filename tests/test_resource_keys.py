@@ -122,3 +122,21 @@ def test_catalog_accepts_a_list_of_shapes(tmp_path: Path) -> None:
     check = load_catalog([root]).checks["my_check"]
     assert [s.format for s in check.resource_key] == ["user:<id>", "k8s-user:<name...>"]
     assert check.resource_key[1].when == "not in inventory"
+
+
+def test_every_key_of_the_demo_runs_fits_its_declaration(
+    demo_pack: tuple[Path, Path, dict[str, object]],
+) -> None:
+    import duckdb
+
+    from auditkit.evaluate.resource_keys import key_matches
+
+    catalog = load_catalog()
+    con = duckdb.connect(str(demo_pack[1] / "auditkit.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT DISTINCT check_id, resource FROM run_results").fetchall()
+    finally:
+        con.close()
+    assert len(rows) > 1000
+    misshapen = [(c, r) for c, r in rows if not key_matches(catalog.checks[c].resource_key, r)]
+    assert not misshapen, misshapen[:10]
