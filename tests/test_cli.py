@@ -31,6 +31,8 @@ def test_help_and_version(cli: CliRunner) -> None:
         "keygen",
         "runs",
         "controls",
+        "results",
+        "scope",
     ):
         assert command in res.out
     assert cli("--version").code == 0
@@ -53,6 +55,9 @@ def test_every_command_has_help_with_an_example(cli: CliRunner) -> None:
         ["gap"],
         ["sample"],
         ["timeliness"],
+        ["results"],
+        ["scope", "suggest"],
+        ["scope", "check"],
     ):
         res = cli(*args, "--help")
         assert res.code == 0, args

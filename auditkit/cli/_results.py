@@ -14,6 +14,7 @@ from auditkit.errors import UserError
 from auditkit.history.items import (
     STATUSES,
     ItemQuery,
+    bound_memory,
     count_items,
     iter_json,
     iter_rows,
@@ -119,6 +120,7 @@ def register(app: typer.Typer) -> None:
         )
         ws = workspace(workspace_dir)
         with open_store(ws, write=False) as con:
+            bound_memory(con)
             selection = select_items(con, query)
             skipped = not_tested(con, selection, query)
             try:

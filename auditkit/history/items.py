@@ -39,6 +39,9 @@ EVIDENCE_REFS = {
     "source_ref": ("source file", "source_sha256"),
 }
 BATCH = 5000
+#: DuckDB's buffer pool while items are listed: the ORDER BY spills to the workspace's temp
+#: folder beyond it, so the listing's memory does not grow with the run (as for the pack).
+LISTING_DUCKDB_MEMORY = "512MB"
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 #: (name, SQL) of every output column except the evidence references, in order.
@@ -100,6 +103,14 @@ class Selection:
         """The ordered, limited query selecting ``select`` over the items."""
         limit = f" LIMIT {int(self.limit)}" if self.limit is not None else ""
         return f"SELECT {select} {self.body} ORDER BY {self.order}{limit}"
+
+
+def bound_memory(con: duckdb.DuckDBPyConnection) -> None:
+    """Cap DuckDB's memory for this (command-scoped, read-only) connection while listing."""
+    try:
+        con.execute(f"SET memory_limit = '{LISTING_DUCKDB_MEMORY}'")
+    except duckdb.Error:
+        pass  # a locked configuration keeps its own limit
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
