@@ -177,3 +177,28 @@ def test_mini_workspace_without_flows_in_scope(cli: CliRunner, mini_workspace: P
     assert _items(doc, "namespace")["payments"]["status"] == "cde"
     code = cli("scope", "check", "-w", mini_workspace).code
     assert code == (1 if doc["undeclared"] else 0)
+
+
+def test_check_without_data_does_not_confirm_the_scope(cli: CliRunner, tmp_path: Path) -> None:
+    ws = tmp_path / "empty"
+    assert (
+        cli(
+            "init",
+            ws,
+            "--org",
+            "X",
+            "--entity-type",
+            "merchant",
+            "--period-start",
+            "2026-07-01",
+            "--period-end",
+            "2026-09-30",
+        ).code
+        == 0
+    )
+    assert cli("scope", "suggest", "-w", ws).code == 0
+    res = cli("scope", "check", "-w", ws)
+    assert res.code == 1
+    assert "nothing to check the scope against; ingest the period's data first" in res.err
+    doc = json.loads(cli("scope", "check", "-w", ws, "--json").out)
+    assert doc["ok"] is False and "ingest" in doc["reason"]

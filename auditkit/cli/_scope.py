@@ -109,16 +109,25 @@ def register(app: typer.Typer) -> None:
         """Exit 1 while anything the data of the period shows is undeclared (0 when all is).
 
         Undeclared: a namespace that holds something, an address range inside the
-        entity's internal_cidrs, an image running only in undeclared namespaces.
+        entity's internal_cidrs, an image running only in undeclared namespaces. With
+        no data for the period at all it exits 1 too: nothing was checked.
 
         Example: auditkit scope check && auditkit evaluate
         """
         ws = workspace(workspace_dir)
         inv = _inventory(ws)
+        empty = (
+            f"no namespace, address or image is on record for {inv.period_start} to {inv.as_of}: "
+            "nothing to check the scope against; ingest the period's data first"
+        )
         if json_out:
             doc = _doc(inv, None)
             doc["items"] = [i.to_json() for i in inv.blocking]
+            if not inv.observed:
+                doc["ok"], doc["reason"] = False, empty
             print_json(doc)
+        elif not inv.observed:
+            say(f"scope check: {empty}")
         elif inv.blocking:
             _tables(inv.blocking)
             say(
@@ -130,4 +139,4 @@ def register(app: typer.Typer) -> None:
                 f"scope check: everything the data of {inv.period_start} to {inv.as_of} shows "
                 "is declared CDE, connected or out of scope"
             )
-        raise typer.Exit(EXIT_CHECK_FAILED if inv.blocking else EXIT_OK)
+        raise typer.Exit(EXIT_CHECK_FAILED if inv.blocking or not inv.observed else EXIT_OK)

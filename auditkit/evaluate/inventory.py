@@ -89,6 +89,11 @@ class Inventory:
         """The observed items no declaration places."""
         return [i for i in self.items if i.blocking]
 
+    @property
+    def observed(self) -> bool:
+        """The data of the period shows anything at all (no data is not a confirmed scope)."""
+        return any(i.seen_in for i in self.items)
+
     def of_kind(self, kind: str) -> list[Item]:
         """Items of one kind, in listing order."""
         return [i for i in self.items if i.kind == kind]
