@@ -135,6 +135,8 @@ def register(app: typer.Typer) -> None:
             for r in results:
                 for loc, why in r.skipped_detail[:5]:
                     say(f"skipped {r.path}:{loc}: {why}")
+                for note in r.notes:
+                    say(f"note {r.path}: {note}")
             for r in rejected:
                 say(f"error: {r.error}")
         for note in notes.values():

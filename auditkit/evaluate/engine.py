@@ -33,6 +33,7 @@ from auditkit.evaluate.register_usage import approved_flows_in_force, record_app
 from auditkit.evaluate.registers import Registers, load_registers
 from auditkit.evaluate.results import (
     ROWS_TABLE,
+    check_state,
     record_exceptions,
     stage_exceptions,
     store_check,
@@ -40,7 +41,12 @@ from auditkit.evaluate.results import (
     validate_rows,
 )
 from auditkit.evaluate.rollup import CheckState, RequirementInput, RequirementResult, roll_up
-from auditkit.evaluate.scope import stage_scope, stage_snapshots
+from auditkit.evaluate.scope import (
+    stage_break_glass,
+    stage_declarations,
+    stage_scope,
+    stage_snapshots,
+)
 from auditkit.evaluate.workload_specs import register as register_workload_replay
 from auditkit.store import first_row, lockdown
 from auditkit.workspace import Workspace, WorkspaceConfig
@@ -116,6 +122,8 @@ def evaluate(
     stage_snapshots(con, as_of)
     # An approved flow dated after the as-of date approves nothing in this run.
     stage_scope(con, config.scope, approved_flows_in_force(registers, as_of))
+    stage_break_glass(con, config.break_glass)
+    stage_declarations(con, config)
     stage_exceptions(con, registers, as_of)
     register_workload_replay(con)
     lockdown(con)
@@ -135,10 +143,20 @@ def evaluate(
         )
         outcomes: list[CheckOutcome] = []
         states: dict[str, CheckState] = {}
+        mapped: dict[str, set[str]] = {}
+        for req in framework.requirements:
+            for check_id in req.checks:
+                mapped.setdefault(check_id, set()).add(req.id)
         for check_id in check_ids:
             check = catalog.checks[check_id]
             outcome, state = _run_check(
-                con, run_id, check, config, as_of, check_params(check, overrides.get(check_id, {}))
+                con,
+                run_id,
+                check,
+                config,
+                as_of,
+                check_params(check, overrides.get(check_id, {})),
+                mapped[check_id],
             )
             outcomes.append(outcome)
             states[check_id] = state
@@ -224,12 +242,15 @@ def _stage_libraries(
 
 
 def _reserved(config: Any, as_of: dt.date) -> dict[str, Any]:
+    # Evidence is judged up to the evaluation date, the earlier of the as-of date and the period
+    # end (an as-of date after the period is the day the assessment is made): the 12-month
+    # look-back ends there too.
     return {
         "as_of": as_of,
         "period_start": config.period_start,
         "period_end": config.period_end,
         "entity_type": config.entity_type,
-        "lookback_start": add_months(as_of, -12),
+        "lookback_start": add_months(min(as_of, config.period_end), -12),
     }
 
 
@@ -243,7 +264,13 @@ def _bind(
 
 def _missing_data(
     con: duckdb.DuckDBPyConnection, check: Check, config: Any, as_of: dt.date
-) -> str | None:
+) -> tuple[str | None, list[str]]:
+    """(reason the check cannot run, reasons a pass is blocked by missing supplementary data).
+
+    Time-bounded prerequisites count rows from the period start to the earlier of the as-of
+    date and the period end, the window every check evaluates.
+    """
+    partial: list[str] = []
     for req in check.requires:
         exists = first_row(
             con.execute(
@@ -261,7 +288,8 @@ def _missing_data(
                 f'SELECT count(*) FROM "{req.table}" WHERE "{req.time_column}" >= ? '
                 f'AND "{req.time_column}" < ?'
             )
-            args: list[Any] = [config.period_start, as_of + dt.timedelta(days=1)]
+            window_end = min(as_of, config.period_end) + dt.timedelta(days=1)
+            args: list[Any] = [config.period_start, window_end]
         else:
             sql, args = f'SELECT count(*) FROM "{req.table}"', []
         try:
@@ -271,8 +299,10 @@ def _missing_data(
                 check.id, str(exc).splitlines()[0], path=check.yaml_path
             ) from None
         if not row or not row[0]:
-            return req.missing
-    return None
+            if not req.supplementary:
+                return req.missing, partial
+            partial.append(req.missing)
+    return None, partial
 
 
 def _run_check(
@@ -282,6 +312,7 @@ def _run_check(
     config: Any,
     as_of: dt.date,
     params: dict[str, dict[str, Any]],
+    requirements: set[str],
 ) -> tuple[CheckOutcome, CheckState]:
     outcome = CheckOutcome(
         check.id,
@@ -294,7 +325,7 @@ def _run_check(
             for k, v in params.items()
         },
     )
-    missing = _missing_data(con, check, config, as_of)
+    missing, partial = _missing_data(con, check, config, as_of)
     if missing is None:
         try:
             con.execute(
@@ -335,7 +366,7 @@ def _run_check(
         outcome.failed,
         outcome.excepted,
         outcome.not_applicable,
-        cc,
+        _cc,
         risk,
     ) = (int(c) for c in counts)
     outcome.reason = (
@@ -343,6 +374,19 @@ def _run_check(
         if outcome.failed
         else f"{outcome.population} item(s) tested"
     )
+    if partial:
+        # Supplementary data is missing: the failures the other data proves stand, but nothing
+        # can pass without it.
+        if outcome.failed + risk == 0:
+            outcome.state = "not_tested"
+            outcome.reason = "; ".join(partial)
+            store_check(con, run_id, check, outcome)
+            return outcome, CheckState(check.id, "not_tested", outcome.reason)
+        outcome.reason += (
+            " (supplementary data missing: "
+            + "; ".join(partial)
+            + "; passing items are not conclusive)"
+        )
     applicable = outcome.passed + outcome.failed + outcome.excepted
     if applicable == 0 and check.on_empty == "not_tested":
         # Every item was out of the check's reach (e.g. no report carried the data the check
@@ -354,31 +398,8 @@ def _run_check(
         store_check(con, run_id, check, outcome)
         return outcome, CheckState(check.id, "not_tested", outcome.reason)
     store_check(con, run_id, check, outcome)
-    # Rows naming one requirement count only towards it (e.g. an SP-only interval row).
-    scoped: dict[str, tuple[int, int]] = {
-        str(req): (int(fail), int(risk_req))
-        for req, fail, risk_req in con.execute(
-            """
-            SELECT r.requirement, count(*) FILTER (status = 'fail'),
-                   count(*) FILTER (status = 'excepted' AND e.kind = 'risk_acceptance')
-            FROM run_results r LEFT JOIN _auditkit_exceptions e ON e.exception_id = r.exception_id
-            WHERE run_id = ? AND r.check_id = ? AND r.requirement IS NOT NULL
-            GROUP BY r.requirement
-            """,
-            [run_id, check.id],
-        ).fetchall()
-    }
-    state = CheckState(
-        check.id,
-        "evaluated",
-        outcome.reason,
-        failed=outcome.failed - sum(f for f, _ in scoped.values()),
-        excepted_cc=cc,
-        excepted_other=outcome.excepted - cc,
-        risk_accepted=risk - sum(r for _, r in scoped.values()),
-        scoped_failures={req: f + r for req, (f, r) in scoped.items()},
-    )
-    return outcome, state
+    blocked = "; ".join(partial)
+    return outcome, check_state(con, run_id, check.id, outcome.reason, requirements, blocked)
 
 
 def _plain(value: Any) -> Any:

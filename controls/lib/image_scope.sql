@@ -13,7 +13,7 @@
 WITH scanned AS (
     SELECT image_repo, bool_or(matches_cde_image) AS matches_cde_image
     FROM image_scans
-    WHERE scanned_at >= $lookback_start AND scanned_at < $as_of + INTERVAL 1 DAY
+    WHERE scanned_at >= $lookback_start AND scanned_at < least($as_of, $period_end) + INTERVAL 1 DAY
     GROUP BY image_repo
 ),
 running AS (

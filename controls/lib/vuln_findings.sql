@@ -20,7 +20,7 @@
 --   whether it was seen running (ever in the look-back, and in the period) (image_scope).
 WITH vs AS (
     SELECT * FROM image_scans
-    WHERE scanned_at >= $lookback_start AND scanned_at < $as_of + INTERVAL 1 DAY
+    WHERE scanned_at >= $lookback_start AND scanned_at < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 latest AS (
     SELECT image_repo, max(scanned_at) AS last_scan FROM vs GROUP BY image_repo

@@ -64,7 +64,7 @@ evidence AS (
         event_time, source_sha256, locator
     FROM runtime_alerts
     WHERE image IS NOT NULL AND image <> '' AND NOT starts_with(image, 'sha256:')
-      AND event_time >= $lookback_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $lookback_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 placed AS (
     SELECT e.*,

@@ -40,7 +40,7 @@ WITH ev AS (
       AND e.verb IN ('create', 'update', 'patch', 'delete')
       AND e.stage = 'ResponseComplete'
       AND e.response_code BETWEEN 200 AND 299
-      AND e.event_time >= $lookback_start AND e.event_time < $as_of + INTERVAL 1 DAY
+      AND e.event_time >= $lookback_start AND e.event_time < least($as_of, $period_end) + INTERVAL 1 DAY
     QUALIFY e.audit_id IS NULL
          OR row_number() OVER (PARTITION BY e.audit_id ORDER BY e.source_sha256, e.locator) = 1
 ),
@@ -89,7 +89,7 @@ snap_recs AS (
           UNION
           SELECT source_sha256, observed_at FROM observations) s USING (source_sha256)
     WHERE o.kind IN ('Pod', 'Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob')
-      AND s.observed_at >= $lookback_start AND s.observed_at < $as_of + INTERVAL 1 DAY
+      AND s.observed_at >= $lookback_start AND s.observed_at < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 recs AS (
     SELECT r.*, r.namespace || '/' || r.kind || '/' || r.name AS workload,

@@ -458,7 +458,11 @@ def write_all(out: Output, seed: int, q3_events: int, q2_events: int,
     stats["q3"] = write_period(out, seed, "2026-q3", Q3[0], Q3[1], q3_events, q3_story,
                                "monthly", seen, strict=strict,
                                added=spec_patch.q3_events(seed))
-    write_other_shapes(out, stats["q3"].pop("_events"))
+    q3_story_events = stats["q3"].pop("_events")
+    write_other_shapes(out, q3_story_events)
+    from .audit_relay import write as write_admin_relay  # imports this module: load it late
+
+    write_admin_relay(out, q3_story_events)
     stats["q2"].pop("_events")
     stats["archive"].pop("_events")
     last = {snapshot: {name: stamp[:19] + "Z" for name, stamp in names.items()}

@@ -66,7 +66,7 @@ sboms AS (
               lower(coalesce(nullif(regexp_extract(purl, '^pkg:([^/@?]+)/', 1), ''), pkg_type)) AS t
           FROM sbom_packages) p USING (scan_id)
     CROSS JOIN classes c
-    WHERE s.scanned_at >= $lookback_start AND s.scanned_at < $as_of + INTERVAL 1 DAY
+    WHERE s.scanned_at >= $lookback_start AND s.scanned_at < least($as_of, $period_end) + INTERVAL 1 DAY
     GROUP BY s.scan_id
 ),
 vscans AS (
@@ -77,7 +77,7 @@ vscans AS (
         count(DISTINCT v.pkg_name) AS packages, NULL::BIGINT AS os_packages,
         NULL::BIGINT AS language_packages
     FROM image_scans s LEFT JOIN vulnerabilities v USING (scan_id)
-    WHERE s.scanned_at >= $lookback_start AND s.scanned_at < $as_of + INTERVAL 1 DAY
+    WHERE s.scanned_at >= $lookback_start AND s.scanned_at < least($as_of, $period_end) + INTERVAL 1 DAY
     GROUP BY s.scan_id
 ),
 docs AS (
