@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         total = len(expand_paths(paths))
         with open_store(ws, write=True) as con, progress(not json_out, "ingesting", total) as step:
             results = ingest_paths(con, paths, options, on_file=lambda r: step(r.path))
-            notes = {
+            dates = {
                 id(r): date_note(con, r.path, r.sha256, r.format, r.family, r.time_min)
                 for r in results
                 if r.status != "rejected"
@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
             print_json(
                 {
                     "files": [
-                        {**r.to_json(), **(notes[id(r)].to_json() if id(r) in notes else {})}
+                        {**r.to_json(), **(dates[id(r)].to_json() if id(r) in dates else {})}
                         for r in results
                     ],
                     "stored": sum(r.stored for r in results if r.status == "stored"),
@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
                 None,
                 ["file", "format", "status", "stored", "skipped", "time range"],
                 [
-                    [r.path, r.format or "", _status(r, notes.get(id(r))), r.stored, r.skipped]
+                    [r.path, r.format or "", _status(r, dates.get(id(r))), r.stored, r.skipped]
                     + [_range(r)]
                     for r in results
                 ],
@@ -139,7 +139,7 @@ def register(app: typer.Typer) -> None:
                     say(f"note {r.path}: {note}")
             for r in rejected:
                 say(f"error: {r.error}")
-        for note in notes.values():
-            if note.warning:
-                say(f"warning: {note.warning}")
+        for date in dates.values():
+            if date.warning:
+                say(f"warning: {date.warning}")
         raise typer.Exit(EXIT_BAD_INPUT if rejected else EXIT_OK)
