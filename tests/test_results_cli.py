@@ -198,3 +198,9 @@ def test_a_closed_pipe_ends_quietly(cli: CliRunner, demo_pack: Demo, tmp_path: P
     proc.stderr.close()
     assert proc.wait(timeout=120) == 0, err
     assert "Traceback" not in err and "internal error" not in err
+
+
+def test_table_points_to_the_other_records(cli: CliRunner, hostile: Path) -> None:
+    res = cli("results", "-w", hostile, "--status", "fail")
+    assert res.code == 0, res.err
+    assert "and records in 1 more file(s)" in " ".join(res.out.split())

@@ -39,8 +39,8 @@ def _record(row: dict[str, Any]) -> str:
     if row["source_file"]:
         sep = "" if where.startswith("#") else " "
         where = f"{row['source_file']}{sep}{where}"
-    more = len(row["supporting_records"] or [])
-    return where + (f" (+{more} supporting record(s))" if more else "")
+    groups = len(row["supporting_records"] or [])
+    return where + (f" (and records in {groups - 1} more file(s): --json)" if groups > 1 else "")
 
 
 def _csv_rows(rows: Iterator[Sequence[Any]], names: Sequence[str]) -> Iterator[list[Any]]:
