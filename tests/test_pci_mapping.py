@@ -22,9 +22,17 @@ def test_segmentation_testing_is_the_penetration_test_not_observed_traffic() -> 
 
 def test_stored_audit_data_evidences_the_10_2_1_sub_requirements() -> None:
     m = _mapping()
-    assert m["10.2.1.2"] == (("audit_admin_actions_logged",), False)
+    # the admin-actions / system-objects checks (issue 11) and the container-lifecycle coverage
+    # check (issue 14) each evidence part of 10.2.1.2 and 10.2.1.7
+    assert m["10.2.1.2"] == (
+        ("audit_admin_actions_logged", "audit_container_lifecycle_logged"),
+        False,
+    )
     assert m["10.2.1.5"] == (("audit_privilege_changes_logged",), False)
-    assert m["10.2.1.7"] == (("audit_system_objects_logged",), False)
+    assert m["10.2.1.7"] == (
+        ("audit_system_objects_logged", "audit_container_lifecycle_logged"),
+        False,
+    )
 
 
 def test_mfa_evidence_serves_8_4_1_and_8_4_2() -> None:

@@ -91,7 +91,7 @@ decisions AS (
     FROM current_admission_results r
     WHERE r.origin = 'audit-event' AND r.engine = 'pod-security' AND r.action = 'enforce'
       AND split_part(r.policy, ':', 1) IN ('privileged', 'baseline', 'restricted')
-      AND r.result_time >= $period_start AND r.result_time < $as_of + INTERVAL 1 DAY
+      AND r.result_time >= $period_start AND r.result_time < least($as_of, $period_end) + INTERVAL 1 DAY
       AND r.resource_namespace IN (SELECT namespace FROM ns)
     GROUP BY r.resource_namespace, r.policy
 )

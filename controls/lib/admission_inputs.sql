@@ -14,4 +14,4 @@ SELECT 'policy reports and audit violations', count(*) FROM current_admission_re
 WHERE origin <> 'audit-event' HAVING count(*) > 0
 UNION ALL
 SELECT 'admission decisions in audit events', count(*) FROM current_admission_results
-WHERE origin = 'audit-event' AND result_time < $as_of + INTERVAL 1 DAY HAVING count(*) > 0
+WHERE origin = 'audit-event' AND result_time < least($as_of, $period_end) + INTERVAL 1 DAY HAVING count(*) > 0

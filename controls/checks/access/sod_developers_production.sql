@@ -17,7 +17,7 @@ dev_users AS (
     SELECT DISTINCT username FROM k8s_audit_events
     WHERE username IS NOT NULL
       AND list_has_any(coalesce(user_groups, []::VARCHAR[]), (SELECT list(name ORDER BY name) FROM dev_groups))
-      AND event_time >= $lookback_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $lookback_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 ns AS (SELECT namespace, min(zone) AS zone FROM scope_namespaces GROUP BY namespace),
 grants AS (
@@ -58,7 +58,7 @@ requests AS (
         e.response_code BETWEEN 200 AND 299 OR e.response_code = 101 AS accepted
     FROM k8s_audit_events e
     JOIN ns n USING (namespace)
-    WHERE e.event_time >= $period_start AND e.event_time < $as_of + INTERVAL 1 DAY
+    WHERE e.event_time >= $period_start AND e.event_time < least($as_of, $period_end) + INTERVAL 1 DAY
       AND e.stage IN ('ResponseComplete', 'ResponseStarted', 'Panic')
       AND (e.username IN (SELECT name FROM dev_users)
            OR list_has_any(coalesce(e.user_groups, []::VARCHAR[]), (SELECT list(name ORDER BY name) FROM dev_groups)))

@@ -48,7 +48,7 @@ current_fail AS (
 first_seen AS (
     SELECT policy_key, resource_key, min(coalesce(result_time, report_time, observed_at)) AS first_failed
     FROM reported
-    WHERE coalesce(result_time, report_time, observed_at) < $as_of + INTERVAL 1 DAY
+    WHERE coalesce(result_time, report_time, observed_at) < least($as_of, $period_end) + INTERVAL 1 DAY
     GROUP BY policy_key, resource_key
 )
 SELECT
@@ -78,13 +78,13 @@ SELECT
          ELSE f.policy_key || ' fails on ' || f.resource_key
         || ' in the latest report (' || coalesce(CAST(CAST(f.last_reported AS DATE) AS VARCHAR), 'undated') || ')'
         || coalesce(', failing since ' || CAST(CAST(s.first_failed AS DATE) AS VARCHAR)
-                    || ' (' || date_diff('day', CAST(s.first_failed AS DATE), $as_of) || ' days)', '')
+                    || ' (' || date_diff('day', CAST(s.first_failed AS DATE), least($as_of, $period_end)) || ' days)', '')
         || coalesce('; action ' || f.action, '') END AS reason,
     split_part(f.rec, ' ', 1) AS source_sha256, split_part(f.rec, ' ', 2) AS locator,
     CASE WHEN f.rule_severity IN ('critical', 'high', 'medium', 'low', 'info') THEN f.rule_severity END
         AS severity,
     'policy result', f.namespace, f.zone, NULL, NULL, f.policy, f.rule, f.resource_key, f.action,
     f.message, s.first_failed, f.last_reported,
-    date_diff('day', CAST(s.first_failed AS DATE), $as_of)
+    date_diff('day', CAST(s.first_failed AS DATE), least($as_of, $period_end))
 FROM current_fail f
 LEFT JOIN first_seen s USING (policy_key, resource_key)

@@ -39,7 +39,7 @@ judged AS (
                               'kubewarden', 'jspolicy') OR starts_with(r.engine, 'kyverno'))
             AND (r.origin <> 'audit-event' OR coalesce(r.action, '') <> 'enforce')
             AND (r.origin <> 'audit-event'
-                 OR r.result_time >= $lookback_start AND r.result_time < $as_of + INTERVAL 1 DAY)
+                 OR r.result_time >= $lookback_start AND r.result_time < least($as_of, $period_end) + INTERVAL 1 DAY)
             AND ((r.resource_kind = n.workload_kind AND r.resource_name = n.workload_name)
                  OR (r.resource_kind IN ('Pod', 'ReplicaSet', 'Job')
                      AND starts_with(r.resource_name, n.workload_name || '-')))) AS admitted_failing,

@@ -15,7 +15,7 @@ f AS (
             || coalesce(c.check_id, c.finding_id, '-') AS item
     FROM cloud_findings_in_scope c
     LEFT JOIN rank_of r USING (severity)
-    WHERE c.seen >= $period_start AND c.seen < $as_of + INTERVAL 1 DAY
+    WHERE c.seen >= $period_start AND c.seen < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 items AS (
     SELECT item, min(coalesce(first_seen, seen)) FILTER (WHERE status = 'fail') AS first_failed

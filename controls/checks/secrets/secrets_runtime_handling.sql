@@ -142,7 +142,7 @@ reads AS (
     FROM k8s_audit_events
     WHERE resource = 'secrets' AND subresource IS NULL AND verb IN ('get', 'list', 'watch')
       AND stage IN ('ResponseComplete', 'ResponseStarted') AND response_code BETWEEN 200 AND 299
-      AND event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
       AND namespace IN (SELECT namespace FROM ns)
     QUALIFY row_number() OVER (PARTITION BY coalesce(audit_id, source_sha256 || locator)
                                ORDER BY stage = 'ResponseComplete' DESC, locator) = 1
