@@ -10,11 +10,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from auditkit.errors import CatalogError
 from auditkit.evaluate.catalog import load_catalog
 from auditkit.evaluate.resource_keys import compile_format, parse_resource_key
 from tests.conftest import CliRunner
+
+CASES = Path(__file__).resolve().parent / "checks"
 
 
 @pytest.mark.parametrize(
@@ -140,3 +143,42 @@ def test_every_key_of_the_demo_runs_fits_its_declaration(
     assert len(rows) > 1000
     misshapen = [(c, r) for c, r in rows if not key_matches(catalog.checks[c].resource_key, r)]
     assert not misshapen, misshapen[:10]
+
+
+def _case_keys() -> set[tuple[str, str]]:
+    """(check id, resource key) of every item a check case folder expects."""
+    keys: set[tuple[str, str]] = set()
+    for expected in CASES.rglob("expected.yaml"):
+        check_id = expected.relative_to(CASES).parts[0]
+        doc = yaml.safe_load(expected.read_text()) or {}
+        for status in ("pass", "fail", "not_applicable", "excepted"):
+            keys.update((check_id, key) for key in doc.get(status) or [])
+    return keys
+
+
+def test_every_example_is_a_key_a_run_produced(
+    demo_pack: tuple[Path, Path, dict[str, object]],
+) -> None:
+    """A shape's example is a key the demo run or a check case produces, and every shape
+    is one some real key takes: a declared shape no run produces would let `controls lint`
+    accept an exception that can never match."""
+    import duckdb
+
+    con = duckdb.connect(str(demo_pack[1] / "auditkit.duckdb"), read_only=True)
+    try:
+        real = set(con.execute("SELECT DISTINCT check_id, resource FROM run_results").fetchall())
+    finally:
+        con.close()
+    real |= _case_keys()
+    by_check: dict[str, list[str]] = {}
+    for check_id, key in real:
+        by_check.setdefault(check_id, []).append(key)
+    invented, unused = [], []
+    for check in load_catalog().checks.values():
+        for shape in check.resource_key:
+            if (check.id, shape.example) not in real:
+                invented.append((check.id, shape.example))
+            if not any(shape.matches(k) for k in by_check.get(check.id, [])):
+                unused.append((check.id, shape.format))
+    assert not invented, f"examples no run or case produces: {invented}"
+    assert not unused, f"shapes no run or case produces: {unused}"

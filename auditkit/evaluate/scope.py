@@ -6,7 +6,8 @@ Tables every check may use (all TEMP, rebuilt for each evaluation):
   namespaces are the declared ones plus Namespace objects whose labels match
   a declared selector.
 - ``scope_images(pattern, zone)``: GLOB patterns of CDE images.
-- ``ip_zones(ip, zone)``: every distinct address seen in flows or audit events,
+- ``ip_zones(ip, zone)``: every distinct address seen in flows, audit events or the
+  names of nodes that raised runtime alerts,
   classified ``cde`` > ``connected`` > ``internal`` > ``external`` (first match).
 - ``ip_approved(ip, flow_id, side)``: addresses inside an approved flow's CIDRs.
 - ``approved_flows(flow_id, description, business_need, approved_by, approved_on)``,
@@ -108,6 +109,11 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
         SELECT DISTINCT ip FROM (
             SELECT src_ip AS ip FROM flows UNION ALL SELECT dst_ip FROM flows
             UNION ALL SELECT source_ip FROM k8s_audit_events
+            -- nodes named ip-a-b-c-d (EKS) that raised runtime alerts: their zone places
+            -- alerts outside containers, even when no flow names the node's address
+            UNION ALL SELECT replace(regexp_extract(hostname, '^ip-(\\d+-\\d+-\\d+-\\d+)', 1),
+                                     '-', '.')
+                FROM runtime_alerts WHERE regexp_matches(hostname, '^ip-\\d+-\\d+-\\d+-\\d+')
         ) WHERE ip IS NOT NULL
         """
     ).fetchall()
