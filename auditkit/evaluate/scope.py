@@ -6,8 +6,8 @@ Tables every check may use (all TEMP, rebuilt for each evaluation):
   namespaces are the declared ones plus Namespace objects whose labels match
   a declared selector.
 - ``scope_images(pattern, zone)``: GLOB patterns of CDE images.
-- ``ip_zones(ip, zone)``: every distinct address seen in flows, audit events or the
-  names of nodes that raised runtime alerts,
+- ``ip_zones(ip, zone)``: every distinct address seen in flows or audit events,
+  and CDE or connected nodes (``ip-a-b-c-d`` names) that raised runtime alerts,
   classified ``cde`` > ``connected`` > ``internal`` > ``external`` (first match).
 - ``ip_approved(ip, flow_id, side)``: addresses inside an approved flow's CIDRs.
 - ``approved_flows(flow_id, description, business_need, approved_by, approved_on)``,
@@ -109,12 +109,16 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
         SELECT DISTINCT ip FROM (
             SELECT src_ip AS ip FROM flows UNION ALL SELECT dst_ip FROM flows
             UNION ALL SELECT source_ip FROM k8s_audit_events
-            -- nodes named ip-a-b-c-d (EKS) that raised runtime alerts: their zone places
-            -- alerts outside containers, even when no flow names the node's address
-            UNION ALL SELECT replace(regexp_extract(hostname, '^ip-(\\d+-\\d+-\\d+-\\d+)', 1),
-                                     '-', '.')
-                FROM runtime_alerts WHERE regexp_matches(hostname, '^ip-\\d+-\\d+-\\d+-\\d+')
         ) WHERE ip IS NOT NULL
+        """
+    ).fetchall()
+    # Nodes named ip-a-b-c-d (EKS) that raised runtime alerts: a CDE or connected node places
+    # the alerts raised outside its containers in scope even when no flow names its address.
+    # Only those zones are added, and never to ip_approved: these are not observed traffic.
+    nodes = con.execute(
+        """
+        SELECT DISTINCT replace(regexp_extract(hostname, '^ip-(\\d+-\\d+-\\d+-\\d+)', 1), '-', '.')
+        FROM runtime_alerts WHERE regexp_matches(hostname, '^ip-\\d+-\\d+-\\d+-\\d+')
         """
     ).fetchall()
     zone_rows: list[dict[str, Any]] = []
@@ -130,6 +134,15 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
         for flow_id, side, nets in flow_nets:
             if any(addr in n for n in nets):
                 approved_rows.append({"ip": text, "flow_id": flow_id, "side": side})
+    seen = {row[0] for row in distinct}
+    for (text,) in nodes:
+        try:
+            addr = ipaddress.ip_address(text)
+        except ValueError:
+            continue  # not an address: the node stays out of every zone, as before
+        in_scope = next((name for name, nets in zones[:2] if any(addr in n for n in nets)), None)
+        if in_scope is not None and text not in seen:
+            zone_rows.append({"ip": text, "zone": in_scope})
     _table(con, "ip_zones", {"ip": s, "zone": s}, zone_rows)
     _table(con, "ip_approved", {"ip": s, "flow_id": s, "side": s}, approved_rows)
     _stage_registers(con, registers)
