@@ -115,13 +115,16 @@ def result_style(value: Any) -> str:
     return RESULT_STYLE.get(str(value), "")
 
 
+Step = Callable[..., None]
+
+
 @contextmanager
-def progress(
-    enabled: bool, description: str, total: int | None = None
-) -> Iterator[Callable[[], None]]:
-    """A progress bar on a terminal; silent otherwise. Yields an ``advance()`` callable."""
+def progress(enabled: bool, description: str, total: int | None = None) -> Iterator[Step]:
+    """A progress bar on stderr when both outputs are a terminal; silent when piped or disabled
+    (``--json``). Yields ``step(label=None)``: advance by one, optionally naming what comes next.
+    """
     if not enabled or not sys.stderr.isatty() or not sys.stdout.isatty():
-        yield lambda: None
+        yield lambda label=None: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -134,7 +137,13 @@ def progress(
         transient=True,
     ) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
+
+        def step(label: str | None = None) -> None:
+            bar.advance(task)
+            if label is not None:
+                bar.update(task, description=terminal_text(f"{description}: {label}"))
+
+        yield step
 
 
 def exit_code_for(exc: BaseException) -> int:

@@ -21,6 +21,7 @@ from auditkit.cli._common import (
 )
 from auditkit.errors import ConfigError
 from auditkit.ingest import IngestOptions, IngestResult, expand_paths, format_names, ingest_paths
+from auditkit.ingest.snapshots import DateNote, date_note
 from auditkit.store import open_store
 
 
@@ -32,10 +33,15 @@ def _range(r: IngestResult) -> str:
     return f"{lo} .. {hi}"
 
 
-def _status(r: IngestResult) -> str:
+def _status(r: IngestResult, note: DateNote | None) -> str:
+    text = r.status
     if r.observation_recorded:
-        return f"{r.status}; new observation date recorded"
-    return r.status
+        text += "; new observation date recorded"
+    if note is not None and note.observed_at:
+        text += "; observed " + ", ".join(note.observed_at)
+    elif note is not None and note.warning:
+        text += "; UNDATED"
+    return text
 
 
 def register(app: typer.Typer) -> None:
@@ -97,12 +103,20 @@ def register(app: typer.Typer) -> None:
         )
         total = len(expand_paths(paths))
         with open_store(ws, write=True) as con, progress(not json_out, "ingesting", total) as step:
-            results = ingest_paths(con, paths, options, on_file=lambda _r: step())
+            results = ingest_paths(con, paths, options, on_file=lambda r: step(r.path))
+            dates = {
+                id(r): date_note(con, r.path, r.sha256, r.format, r.family, r.time_min)
+                for r in results
+                if r.status != "rejected"
+            }
         rejected = [r for r in results if r.status == "rejected"]
         if json_out:
             print_json(
                 {
-                    "files": [r.to_json() for r in results],
+                    "files": [
+                        {**r.to_json(), **(dates[id(r)].to_json() if id(r) in dates else {})}
+                        for r in results
+                    ],
                     "stored": sum(r.stored for r in results if r.status == "stored"),
                     "skipped": sum(r.skipped for r in results),
                     "rejected": len(rejected),
@@ -113,7 +127,8 @@ def register(app: typer.Typer) -> None:
                 None,
                 ["file", "format", "status", "stored", "skipped", "time range"],
                 [
-                    [r.path, r.format or "", _status(r), r.stored, r.skipped, _range(r)]
+                    [r.path, r.format or "", _status(r, dates.get(id(r))), r.stored, r.skipped]
+                    + [_range(r)]
                     for r in results
                 ],
             )
@@ -124,4 +139,7 @@ def register(app: typer.Typer) -> None:
                     say(f"note {r.path}: {note}")
             for r in rejected:
                 say(f"error: {r.error}")
+        for date in dates.values():
+            if date.warning:
+                say(f"warning: {date.warning}")
         raise typer.Exit(EXIT_BAD_INPUT if rejected else EXIT_OK)

@@ -14,6 +14,7 @@ from auditkit.cli._common import (
     WorkspaceOpt,
     print_json,
     print_table,
+    progress,
     result_style,
     say,
     stdout_console,
@@ -22,7 +23,7 @@ from auditkit.cli._common import (
 from auditkit.clock import claimed_now
 from auditkit.errors import ConfigError, KeyMaterialError
 from auditkit.evaluate.catalog import load_catalog
-from auditkit.pack.build import PackResult
+from auditkit.pack.build import BUILD_STEPS, PackResult
 
 
 def _pack_summary(pack: PackResult) -> dict[str, object]:
@@ -99,7 +100,10 @@ def register(app: typer.Typer) -> None:
                 location=exc.location,
             ) from None
         catalog = load_catalog(ws.config.controls_dirs)
-        with open_store(ws, write=False) as con:
+        with (
+            open_store(ws, write=False) as con,
+            progress(not json_out, "building the pack", len(BUILD_STEPS)) as step,
+        ):
             pack = build_pack(
                 con,
                 catalog,
@@ -109,6 +113,7 @@ def register(app: typer.Typer) -> None:
                 claimed_time=claimed_now(),
                 make_zip=make_zip,
                 force=force,
+                on_step=step,
             )
         if json_out:
             print_json(_pack_summary(pack))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from auditkit.errors import CatalogError, InputError, NotFoundError
+from auditkit.evaluate.resource_keys import KeyFormat, parse_resource_key
 from auditkit.resources import controls_dir
 from auditkit.safeload import load_yaml_file_text
 
@@ -44,6 +45,7 @@ _CHECK_KEYS = {
     "empty_reason": str,
     "timeliness": dict,
     "query": str,
+    "resource_key": object,  # a mapping or a list of them: auditkit.evaluate.resource_keys
 }
 _CHECK_REQUIRED = (
     "id",
@@ -55,7 +57,7 @@ _CHECK_REQUIRED = (
     "evidence_columns",
     "remediation",
 )
-_PARAM_KEYS = {"type", "default", "provenance", "description", "unit"}
+_PARAM_KEYS = {"type", "default", "provenance", "description", "unit", "from_attestation"}
 _REQUIRE_KEYS = {"table", "missing", "time_column", "supplementary"}
 _FRAMEWORK_KEYS = {"id", "title", "version", "description", "requirements"}
 _REQUIREMENT_KEYS = {"id", "title", "checks", "manual", "applies_to", "note", "parent"}
@@ -79,6 +81,7 @@ class Param:
     provenance: str
     description: str = ""
     unit: str = ""
+    from_attestation: str = ""  # kind of attestation whose parameters may set it (the SQL reads it)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ class Check:
     on_empty: str = "not_tested"
     empty_reason: str = ""
     timeliness: dict[str, str] | None = None  # {opened, deadline, resolved} evidence columns
+    resource_key: tuple[KeyFormat, ...] = ()  # the shapes of the resource column
 
     @property
     def sql_params(self) -> list[str]:
@@ -346,6 +350,7 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
                 spec["provenance"],
                 str(spec.get("description", "")),
                 str(spec.get("unit", "")),
+                str(spec.get("from_attestation", "")),
             )
         )
     requires: list[Requirement] = []
@@ -390,6 +395,7 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
         for role, col in timeliness.items():
             if isinstance(evidence, list) and col not in evidence:
                 problems.append(f"timeliness.{role} names {col!r}, which is not an evidence column")
+    resource_key = parse_resource_key(doc.get("resource_key"), problems)
     sql_path = path.with_suffix(".sql")
     query = doc.get("query")
     if isinstance(query, str):
@@ -441,6 +447,7 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
         timeliness={str(k): str(v) for k, v in timeliness.items()}
         if isinstance(timeliness, dict)
         else None,
+        resource_key=resource_key,
     )
 
 

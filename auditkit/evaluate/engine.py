@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -28,6 +29,7 @@ from auditkit.evaluate.catalog import (
     library_params,
 )
 from auditkit.evaluate.outcomes import CheckOutcome, RunSummary
+from auditkit.evaluate.register_usage import approved_flows_in_force, record_approved_flows
 from auditkit.evaluate.registers import Registers, load_registers
 from auditkit.evaluate.results import (
     ROWS_TABLE,
@@ -91,11 +93,13 @@ def evaluate(
     label: str | None = None,
     param_overrides: dict[str, dict[str, Any]] | None = None,
     period: tuple[dt.date, dt.date] | None = None,
+    on_check: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Run every check the workspace's framework maps and store the run.
 
     ``period`` evaluates another assessment period than auditkit.toml's (for
     example the previous quarter); ``as_of`` defaults to the period's end.
+    ``on_check`` is called with each check id once it has run (progress display).
     """
     config = ws.config
     if period is not None:
@@ -116,7 +120,8 @@ def evaluate(
     overrides = param_overrides if param_overrides is not None else _config_params(ws)
     check_ids = sorted({c for req in framework.requirements for c in req.checks})
     stage_snapshots(con, as_of)
-    stage_scope(con, config.scope, registers)
+    # An approved flow dated after the as-of date approves nothing in this run.
+    stage_scope(con, config.scope, approved_flows_in_force(registers, as_of))
     stage_break_glass(con, config.break_glass)
     stage_declarations(con, config)
     stage_exceptions(con, registers, as_of)
@@ -155,7 +160,10 @@ def evaluate(
             )
             outcomes.append(outcome)
             states[check_id] = state
+            if on_check is not None:
+                on_check(check_id)
         record_exceptions(con, run_id, registers, as_of)
+        record_approved_flows(con, run_id, registers, as_of)
         requirements = _roll_up(con, run_id, framework, config, registers, states)
         con.execute("COMMIT")
     except BaseException:

@@ -44,6 +44,8 @@ class ExceptionEntry:
     expires: dt.date
     requirement: str | None = None
     worksheet: dict[str, str] | None = None
+    source_file: str = ""  # the register file, as shown to the user
+    locator: str = ""  # JSON pointer of the entry, #/exceptions/<index>
 
     def active_on(self, day: dt.date) -> bool:
         """The exception applies on ``day`` (approved and not yet expired)."""
@@ -259,6 +261,8 @@ def load_exceptions(path: Path | None, digests: dict[str, str], base: Path) -> l
                 expires=expires,
                 requirement=e.text("requirement", required=False),
                 worksheet=worksheet,
+                source_file=_shown(path, base),
+                locator=f"#/exceptions/{index}",
             )
         )
     return out

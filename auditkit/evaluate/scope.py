@@ -7,6 +7,7 @@ Tables every check may use (all TEMP, rebuilt for each evaluation):
   a declared selector.
 - ``scope_images(pattern, zone)``: GLOB patterns of CDE images.
 - ``ip_zones(ip, zone)``: every distinct address seen in flows or audit events,
+  and CDE or connected nodes (``ip-a-b-c-d`` names) that raised runtime alerts,
   classified ``cde`` > ``connected`` > ``internal`` > ``external`` (first match).
 - ``ip_approved(ip, flow_id, side)``: addresses inside an approved flow's CIDRs.
 - ``approved_flows(flow_id, description, business_need, approved_by, approved_on)``,
@@ -111,6 +112,15 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
         ) WHERE ip IS NOT NULL
         """
     ).fetchall()
+    # Nodes named ip-a-b-c-d (EKS) that raised runtime alerts: a CDE or connected node places
+    # the alerts raised outside its containers in scope even when no flow names its address.
+    # Only those zones are added, and never to ip_approved: these are not observed traffic.
+    nodes = con.execute(
+        """
+        SELECT DISTINCT replace(regexp_extract(hostname, '^ip-(\\d+-\\d+-\\d+-\\d+)', 1), '-', '.')
+        FROM runtime_alerts WHERE regexp_matches(hostname, '^ip-\\d+-\\d+-\\d+-\\d+')
+        """
+    ).fetchall()
     zone_rows: list[dict[str, Any]] = []
     approved_rows: list[dict[str, Any]] = []
     for (text,) in distinct:
@@ -124,6 +134,15 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
         for flow_id, side, nets in flow_nets:
             if any(addr in n for n in nets):
                 approved_rows.append({"ip": text, "flow_id": flow_id, "side": side})
+    seen = {row[0] for row in distinct}
+    for (text,) in nodes:
+        try:
+            addr = ipaddress.ip_address(text)
+        except ValueError:
+            continue  # not an address: the node stays out of every zone, as before
+        in_scope = next((name for name, nets in zones[:2] if any(addr in n for n in nets)), None)
+        if in_scope is not None and text not in seen:
+            zone_rows.append({"ip": text, "zone": in_scope})
     _table(con, "ip_zones", {"ip": s, "zone": s}, zone_rows)
     _table(con, "ip_approved", {"ip": s, "flow_id": s, "side": s}, approved_rows)
     _stage_registers(con, registers)
@@ -234,8 +253,9 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
 
     Access exports are snapshots. Sources ingested with ``--observed-at`` form
     dated snapshots: the latest observation date on or before ``as_of`` wins
-    (all files of that date together). Undated sources always count. Snapshots
-    dated after ``as_of`` are ignored. The admission tables get the same rule,
+    (all files of that date together). Undated sources (never given a date, not
+    even by a later ingest of the same bytes) always count. Snapshots dated after
+    ``as_of`` are ignored. The admission tables get the same rule,
     applied to the policy family's own files (``current_admission_results``
     keeps the rows that audit events yielded, which are events, not snapshots;
     checks bound those by time).
@@ -249,7 +269,10 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
             CREATE OR REPLACE TEMP TABLE {table} AS
             WITH fam AS (SELECT source_sha256, observed_at FROM sources WHERE family = ?),
             snap AS (
+                -- undated only while no date was ever given (a later --observed-at dates it)
                 SELECT source_sha256, CAST(observed_at AS DATE) AS day FROM fam
+                WHERE observed_at IS NOT NULL
+                   OR source_sha256 NOT IN (SELECT source_sha256 FROM observations)
                 UNION
                 SELECT o.source_sha256, CAST(o.observed_at AS DATE) FROM observations o
                 JOIN fam a USING (source_sha256)

@@ -195,6 +195,11 @@ def _observe(con: duckdb.DuckDBPyConnection, sha256: str, observed_at: dt.dateti
     if known:
         return False
     con.execute("INSERT INTO observations VALUES (?, ?)", [sha256, observed_at])
+    # A scan report that does not say when it ran was run on the first date given for it.
+    con.execute(
+        "UPDATE scans SET scanned_at = ? WHERE source_sha256 = ? AND scanned_at IS NULL",
+        [observed_at, sha256],
+    )
     return True
 
 

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,17 +96,33 @@ def _duckdb_memory(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]
                 con.execute(f"SET memory_limit = '{row[0]}'")
 
 
+#: The steps a pack build reports through ``on_step`` (and times), in order.
+BUILD_STEPS = (
+    "load run",
+    "charts",
+    "evidence parquet",
+    "workbook",
+    "wait evidence csv",
+    "wait pdf render",
+    "sign pdf",
+    "manifest",
+)
+
+
 class _Clock:
     """Seconds spent per build step (for the benchmark; no effect on the pack)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_step: Callable[[str], None] | None = None) -> None:
         self.laps: dict[str, float] = {}
         self._last = time.monotonic()
+        self._on_step = on_step
 
     def lap(self, name: str) -> None:
         now = time.monotonic()
         self.laps[name] = round(now - self._last, 2)
         self._last = now
+        if self._on_step is not None:
+            self._on_step(name)
 
 
 def _verify_md(report: RunReport, fingerprint: str) -> str:
@@ -261,6 +277,7 @@ def build_pack(
     force: bool = False,
     limits: PackLimits | None = None,
     extra_sheets: Sequence[ExtraSheet] = (),
+    on_step: Callable[[str], None] | None = None,
 ) -> PackResult:
     """Write the complete, signed pack for ``run_id`` into ``out``.
 
@@ -272,7 +289,8 @@ def build_pack(
     only at the end, so a failure or a crash never leaves a pack at ``out``.
     ``claimed_time`` (naive means UTC) is the only clock: the workbook's
     document times, the PDF's dates and signing time, and the manifest's
-    claimed time all come from it.
+    claimed time all come from it. ``on_step`` is called with each of
+    :data:`BUILD_STEPS` as it completes (progress display).
     """
     with _duckdb_memory(con, REPORT_DUCKDB_MEMORY):
         return _build_pack(
@@ -286,6 +304,7 @@ def build_pack(
             force=force,
             limits=limits,
             extra_sheets=extra_sheets,
+            on_step=on_step,
         )
 
 
@@ -301,6 +320,7 @@ def _build_pack(
     force: bool = False,
     limits: PackLimits | None = None,
     extra_sheets: Sequence[ExtraSheet] = (),
+    on_step: Callable[[str], None] | None = None,
 ) -> PackResult:
     from auditkit.sign.archive import write_deterministic_zip
     from auditkit.sign.keys import write_public_material
@@ -313,7 +333,7 @@ def _build_pack(
     out = out.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise UserError(f"{out} exists and is not empty (use --force to replace it)")
-    clock = _Clock()
+    clock = _Clock(on_step)
     report = load_run(con, run_id, catalog, sample_per_check=limits.sample_per_check)
     clock.lap("load run")
     plan = WorkbookPlan.for_run(report, limits)

@@ -397,7 +397,11 @@ def test_ingest_json_output_shape(ingest: Ingest, tmp_path: Path) -> None:
         "observation_recorded",
         "notes",
         "error",
+        "snapshot",
+        "observed_at",
+        "warning",
     }
+    assert (first["snapshot"], first["observed_at"], first["warning"]) == (False, [], None)
     assert first["format"] == "aws-vpc-flow" and first["status"] == "stored"
     assert first["time_min"] == "2026-05-28T20:26:41Z"
     assert second["status"] == "rejected" and second["error"] == f"{bad}: empty file"
