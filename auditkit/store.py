@@ -129,6 +129,18 @@ def open_store(ws: Workspace, *, write: bool) -> Iterator[duckdb.DuckDBPyConnect
             con.close()
 
 
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """ROLLBACK, ignoring "no transaction is active".
+
+    A COMMIT that fails (a full disk) has already ended the transaction; a
+    second error from the ROLLBACK must not replace the real cause.
+    """
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
 def lockdown(con: duckdb.DuckDBPyConnection) -> None:
     """Forbid file and network access for the rest of this connection's life.
 

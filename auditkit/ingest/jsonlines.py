@@ -75,7 +75,9 @@ def stage_lines(ctx: LoadContext) -> None:
                 compression = ?, max_line_size = {MAX_LINE_BYTES},
                 buffer_size = {2 * MAX_LINE_BYTES})
             """,
-            [str(ctx.source.path), ctx.source.duckdb_compression],
+            # The open file itself (/proc/self/fd/N): never a path DuckDB could expand as
+            # a glob, and the very bytes that were hashed (see auditkit.ingest.source).
+            [ctx.source.reader_path, ctx.source.duckdb_compression],
         )
     except duckdb.Error as exc:
         raise read_error(ctx.source.display, exc) from None

@@ -57,7 +57,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from auditkit.errors import KeyMaterialError, PackError
+from auditkit.errors import InputError, KeyMaterialError, PackError
+from auditkit.safeload import read_regular
 from auditkit.sign.archive import PackSource, open_pack_source
 from auditkit.sign.certs import is_self_signed_ca
 from auditkit.sign.keys import (
@@ -174,12 +175,9 @@ def _names(items: list[str]) -> str:
 
 def _load_trust(trust: Path) -> Ed25519PublicKey | x509.Certificate:
     try:
-        with trust.open("rb") as handle:
-            data = handle.read(_MAX_KEY_BYTES + 1)
-    except OSError as exc:
-        raise KeyMaterialError(f"cannot read the trust file: {exc.strerror}", path=trust) from exc
-    if len(data) > _MAX_KEY_BYTES:
-        raise KeyMaterialError("trust file is implausibly large", path=trust)
+        data = read_regular(trust, max_bytes=_MAX_KEY_BYTES)
+    except InputError as exc:  # missing, unreadable, too large, or not a regular file (a FIFO)
+        raise KeyMaterialError(f"trust file: {exc.message}", path=trust) from None
     if b"-----BEGIN CERTIFICATE-----" in data:
         try:
             certs = x509.load_pem_x509_certificates(data)

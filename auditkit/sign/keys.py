@@ -363,7 +363,8 @@ def generate_keys(
 def _read_key_file(path: Path, *, private: bool) -> bytes:
     """Read a key file without following a symlink; enforce 0600 on private files."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO planted in the keys folder is refused below, not waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as exc:
         why = "is missing" if isinstance(exc, FileNotFoundError) else f"cannot be opened: {exc}"
         raise KeyMaterialError(f"signing key file {why}", path=path) from exc
