@@ -309,6 +309,33 @@ def _reject_nan_lines(ctx: LoadContext) -> bool:
     return bool(bad)
 
 
+def strict_int_sql(text: str, sql_type: str = "BIGINT") -> str:
+    """SQL: the integer written in ``text`` (a VARCHAR), or NULL when ``text`` is not
+    exactly an integer of ``sql_type``.
+
+    ``try_cast('22.5' AS INTEGER)`` is 23 and a number too large for the type
+    is NULL: neither may pass for a value of the file. The integer must read
+    back as the very text it came from (no fraction, exponent, sign or leading
+    zero), so nothing is rounded, wrapped or quietly dropped.
+    """
+    cast = f"try_cast({text} AS {sql_type})"
+    return f"CASE WHEN CAST({cast} AS VARCHAR) = {text} THEN {cast} END"
+
+
+def int_domain_sql(text: str, low: int | None, high: int | None, sql_type: str = "BIGINT") -> str:
+    """SQL: true when ``text`` is NULL or an exact integer within ``[low, high]``."""
+    value = strict_int_sql(text, sql_type)
+    bounds = [f"{value} IS NOT NULL"]
+    if low is not None:
+        bounds.append(f"{value} >= {low}")
+    if high is not None:
+        bounds.append(f"{value} <= {high}")
+    return f"({text} IS NULL OR ({' AND '.join(bounds)}))"
+
+
+PORT_RANGE = (0, 65535)
+
+
 def utc_time_sql(expr: str) -> str:
     """SQL turning an RFC 3339 string into a naive UTC TIMESTAMP (NULL when invalid).
 

@@ -13,7 +13,13 @@ import re
 
 from auditkit.errors import InputError
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
-from auditkit.ingest.jsonlines import LINES_TABLE, prepare_lines
+from auditkit.ingest.jsonlines import (
+    LINES_TABLE,
+    PORT_RANGE,
+    int_domain_sql,
+    prepare_lines,
+    strict_int_sql,
+)
 from auditkit.store import first_row
 
 PARSER_VERSION = "1"
@@ -99,6 +105,8 @@ _PROTOCOLS = (
 )
 _INTEGER_FIELDS = ("srcport", "dstport", "tcp-flags")
 _BIGINT_FIELDS = ("packets", "bytes", "start", "end")
+# Every number is a whole number written as such (22.5 is not 23); ports are 0-65535.
+_RANGES: dict[str, tuple[int, int | None]] = {"srcport": PORT_RANGE, "dstport": PORT_RANGE}
 # A window longer than this (or negative) is implausible: the record is stored as
 # written, but it does not widen the file's time range.
 MAX_WINDOW_SECONDS = 3600
@@ -127,16 +135,20 @@ def _field_sql(fields: list[str], *, mark_bad: bool = False) -> dict[str, str]:
         t = tok(name)
         if not t:
             return "NULL"
-        cast = f"try_cast({t} AS {sql_type})"
+        value = strict_int_sql(t, sql_type)
         if mark_bad:
-            return f"coalesce({cast}, CASE WHEN {t} IS NOT NULL THEN {BAD_NUMBER} END)"
-        return cast
+            low, high = _RANGES.get(name, (0, None))
+            return (
+                f"CASE WHEN {t} IS NULL THEN NULL WHEN {int_domain_sql(t, low, high, sql_type)} "
+                f"THEN {value} ELSE {BAD_NUMBER} END"
+            )
+        return value
 
     def ts(name: str) -> str:
         t = tok(name)
         if not t:
             return "NULL"
-        seconds = f"try_cast({t} AS BIGINT)"
+        seconds = strict_int_sql(t)
         bad = (
             f"WHEN {t} IS NOT NULL AND coalesce({seconds} < 0, true) THEN {BAD_TIME} "
             if mark_bad
@@ -220,10 +232,12 @@ def _checks(fields: list[str]) -> list[tuple[str, str]]:
     for i, name in enumerate(fields, start=1):
         if name in _INTEGER_FIELDS or name in _BIGINT_FIELDS:
             sql_type = "INTEGER" if name in _INTEGER_FIELDS else "BIGINT"
+            low, high = _RANGES.get(name, (0, None))
+            what = "a port number (0-65535)" if name in _RANGES else "a number"
             checks.append(
                 (
-                    f"(f[{i}] = '-' OR try_cast(f[{i}] AS {sql_type}) >= 0)",
-                    f"'{name} is not a number: ' || f[{i}]",
+                    f"(f[{i}] = '-' OR {int_domain_sql(f'f[{i}]', low, high, sql_type)})",
+                    f"'{name} is not {what}: ' || f[{i}]",
                 )
             )
         elif name == "action":
