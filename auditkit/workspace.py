@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,6 +82,10 @@ class WorkspaceConfig:
     customized_approach: tuple[CustomizedApproach, ...] = ()
     memory_limit: str = "2GB"
     threads: int | None = None
+    # Bounds for each check's SQL (see auditkit.evaluate.sandbox and docs/workspace.md).
+    check_timeout_seconds: float = 600.0
+    check_memory_limit: str | None = None  # None: memory_limit
+    check_temp_limit: str = "4GB"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def digest(self) -> str:
@@ -199,7 +204,13 @@ _SECTION_KEYS = {
     "organisation": {"name", "entity_type"},
     "period": {"start", "end"},
     "paths": {"exceptions", "attestations", "approved_flows", "controls"},
-    "store": {"memory_limit", "threads"},
+    "store": {
+        "memory_limit",
+        "threads",
+        "check_timeout_seconds",
+        "check_memory_limit",
+        "check_temp_limit",
+    },
 }
 
 
@@ -289,6 +300,7 @@ def load_config(path: Path) -> WorkspaceConfig:
     store = raw.get("store", {})
     memory_limit = store.get("memory_limit", "2GB") if isinstance(store, dict) else "2GB"
     threads = store.get("threads") if isinstance(store, dict) else None
+    bounds = _check_bounds(store if isinstance(store, dict) else {}, err)
 
     na = tuple(
         NotApplicable(str(item.get("requirement", "")), str(item.get("justification", "")))
@@ -319,8 +331,28 @@ def load_config(path: Path) -> WorkspaceConfig:
         customized_approach=ca,
         memory_limit=str(memory_limit),
         threads=int(threads) if isinstance(threads, int) else None,
+        check_timeout_seconds=bounds[0],
+        check_memory_limit=bounds[1],
+        check_temp_limit=bounds[2],
         raw=raw,
     )
+
+
+_SIZE_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
+def _check_bounds(store: dict[str, Any], err: Any) -> tuple[float, str | None, str]:
+    """``[store]`` check_timeout_seconds, check_memory_limit and check_temp_limit, validated."""
+    timeout = store.get("check_timeout_seconds", 600)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise err("store.check_timeout_seconds", "check_timeout_seconds must be a positive number")
+    sizes: list[str | None] = []
+    for key, default in (("check_memory_limit", None), ("check_temp_limit", "4GB")):
+        value = store.get(key, default)
+        if value is not None and (not isinstance(value, str) or not _SIZE_RE.match(value)):
+            raise err(f"store.{key}", f'{key} must be a size such as "2GB" or "512MiB"')
+        sizes.append(value)
+    return float(timeout), sizes[0], str(sizes[1])
 
 
 def _table(raw: dict[str, Any], key: str, err: Any) -> dict[str, Any]:

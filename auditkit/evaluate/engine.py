@@ -2,10 +2,12 @@
 
 For each mapped check: test its data prerequisites (absent data gives Not
 Tested with the check's own reason, never a pass), run its SQL with bound
-parameters in a locked-down connection, verify the row contract (one row per
-population item, valid statuses, no duplicate resources), apply exceptions,
-and store every row with a fingerprint that is stable across runs. The whole
-evaluation is one transaction: a failing check stores nothing.
+parameters read-only and within time and memory bounds (the sandbox: the SQL
+must be one SELECT, runs in a read-only transaction on its own connection,
+and its rows are kept by the engine), verify the row contract (one row per
+population item, valid statuses, no duplicate resources); then, in one write
+transaction, apply exceptions and store every row with a fingerprint that is
+stable across runs. A failing check stores nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from auditkit.evaluate.catalog import (
 from auditkit.evaluate.outcomes import CheckOutcome, RunSummary
 from auditkit.evaluate.registers import Registers, load_registers
 from auditkit.evaluate.results import (
-    ROWS_TABLE,
     record_exceptions,
     stage_exceptions,
     store_check,
@@ -38,8 +39,9 @@ from auditkit.evaluate.results import (
     validate_rows,
 )
 from auditkit.evaluate.rollup import CheckState, RequirementInput, RequirementResult, roll_up
+from auditkit.evaluate.sandbox import CheckLimits, Sandbox
 from auditkit.evaluate.scope import stage_scope, stage_snapshots
-from auditkit.store import first_row, lockdown
+from auditkit.store import first_row, rollback_quietly
 from auditkit.workspace import Workspace, WorkspaceConfig
 
 
@@ -108,39 +110,49 @@ def evaluate(
             )
     overrides = param_overrides if param_overrides is not None else _config_params(ws)
     check_ids = sorted({c for req in framework.requirements for c in req.checks})
-    stage_snapshots(con, as_of)
-    stage_scope(con, config.scope, registers)
-    stage_exceptions(con, registers, as_of)
-    lockdown(con)
-    _stage_libraries(con, catalog, config, as_of)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        run_id = _insert_run(
-            con,
-            config,
-            catalog,
-            framework.id,
-            framework.version,
-            as_of,
-            claimed_time,
-            label,
-            registers,
-        )
-        outcomes: list[CheckOutcome] = []
-        states: dict[str, CheckState] = {}
+    limits = CheckLimits(
+        config.check_timeout_seconds, config.check_memory_limit, config.check_temp_limit
+    )
+    stage_exceptions(con, registers, as_of)  # the engine's own (TEMP on the writer)
+    with Sandbox(con, limits) as box:
+        stage_snapshots(box.con, as_of)
+        stage_scope(box.con, config.scope, registers)
+        box.lock()
+        _stage_libraries(box, catalog, config, as_of)
+        # First every check runs (read-only); then one transaction stores the run.
+        executed: dict[str, tuple[dict[str, dict[str, Any]], str | None, str | None]] = {}
         for check_id in check_ids:
             check = catalog.checks[check_id]
-            outcome, state = _run_check(
-                con, run_id, check, config, as_of, check_params(check, overrides.get(check_id, {}))
+            params = check_params(check, overrides.get(check_id, {}))
+            executed[check_id] = (params, *_execute_check(box, check, config, as_of, params))
+        con.execute("BEGIN TRANSACTION")
+        try:
+            run_id = _insert_run(
+                con,
+                config,
+                catalog,
+                framework.id,
+                framework.version,
+                as_of,
+                claimed_time,
+                label,
+                registers,
             )
-            outcomes.append(outcome)
-            states[check_id] = state
-        record_exceptions(con, run_id, registers, as_of)
-        requirements = _roll_up(con, run_id, framework, config, registers, states)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+            outcomes: list[CheckOutcome] = []
+            states: dict[str, CheckState] = {}
+            for check_id in check_ids:
+                params, missing, table = executed[check_id]
+                outcome, state = _run_check(
+                    con, box, run_id, catalog.checks[check_id], params, missing, table
+                )
+                outcomes.append(outcome)
+                states[check_id] = state
+            record_exceptions(con, run_id, registers, as_of)
+            requirements = _roll_up(con, run_id, framework, config, registers, states)
+            con.execute("COMMIT")
+        except BaseException:
+            rollback_quietly(con)
+            raise
     return RunSummary(
         run_id, as_of, config.period_start, config.period_end, framework.id, outcomes, requirements
     )
@@ -198,19 +210,12 @@ def _insert_run(
     return run_id
 
 
-def _stage_libraries(
-    con: duckdb.DuckDBPyConnection, catalog: Catalog, config: Any, as_of: dt.date
-) -> None:
+def _stage_libraries(box: Sandbox, catalog: Catalog, config: Any, as_of: dt.date) -> None:
     base = _reserved(config, as_of)
     for name in library_order(catalog.libraries):
         sql = catalog.libraries[name]
-        try:
-            con.execute(
-                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM ({sql})',
-                {p: base[p] for p in library_params(sql)},
-            )
-        except duckdb.Error as exc:
-            raise CheckExecutionError(f"lib/{name}", str(exc).splitlines()[0]) from None
+        box.run(f"lib/{name}", sql, {p: base[p] for p in library_params(sql)}, path=None)
+        box.keep(name)
 
 
 def _reserved(config: Any, as_of: dt.date) -> dict[str, Any]:
@@ -265,13 +270,28 @@ def _missing_data(
     return None
 
 
+def _execute_check(
+    box: Sandbox, check: Check, config: Any, as_of: dt.date, params: dict[str, dict[str, Any]]
+) -> tuple[str | None, str | None]:
+    """Run the check's SQL in the sandbox: (why it is Not Tested, or the kept result table)."""
+    missing = _missing_data(box.con, check, config, as_of)
+    if missing is not None:
+        return missing, None
+    rows = box.run(check.id, check.sql, _bind(check, config, as_of, params), path=check.sql_path)
+    validate_rows(box.con, check)
+    if not rows and check.on_empty == "not_tested":
+        return check.empty_reason or "the population was empty", None
+    return None, box.keep_result()
+
+
 def _run_check(
     con: duckdb.DuckDBPyConnection,
+    box: Sandbox,
     run_id: int,
     check: Check,
-    config: Any,
-    as_of: dt.date,
     params: dict[str, dict[str, Any]],
+    missing: str | None,
+    table: str | None,
 ) -> tuple[CheckOutcome, CheckState]:
     outcome = CheckOutcome(
         check.id,
@@ -284,25 +304,12 @@ def _run_check(
             for k, v in params.items()
         },
     )
-    missing = _missing_data(con, check, config, as_of)
-    if missing is None:
-        try:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {ROWS_TABLE} AS SELECT * FROM ({check.sql})",
-                _bind(check, config, as_of, params),
-            )
-        except duckdb.Error as exc:
-            raise CheckExecutionError(
-                check.id, str(exc).splitlines()[0], path=check.sql_path
-            ) from None
-        validate_rows(con, check)
-        row = first_row(con.execute(f"SELECT count(*) FROM {ROWS_TABLE}"))
-        if (not row or not row[0]) and check.on_empty == "not_tested":
-            missing = check.empty_reason or "the population was empty"
-    if missing is not None:
+    if missing is not None or table is None:
+        missing = missing or "the population was empty"
         outcome.state, outcome.reason = "not_tested", missing
         store_check(con, run_id, check, outcome)
         return outcome, CheckState(check.id, "not_tested", missing)
+    box.show_to_writer(table)
     store_results(con, run_id, check)
     counts = first_row(
         con.execute(

@@ -1,6 +1,11 @@
-"""Stage the declared CDE scope and the registers as TEMP tables for check SQL.
+"""Stage the declared CDE scope and the registers as tables for check SQL.
 
-Tables every check may use (all TEMP, rebuilt for each evaluation):
+The functions here run on the evaluation's sandbox cursor, whose default
+database is the in-memory stage database (see :mod:`auditkit.evaluate.sandbox`):
+unqualified ``CREATE`` statements land there, never in the store, and check
+SQL (run read-only) cannot change them.
+
+Tables every check may use (rebuilt for each evaluation):
 
 - ``scope_namespaces(namespace, zone)``: zone ``cde`` or ``connected``; CDE
   namespaces are the declared ones plus Namespace objects whose labels match
@@ -27,7 +32,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from auditkit.errors import InternalError
 from auditkit.evaluate.registers import Registers
+from auditkit.evaluate.sandbox import STAGE_DB
+from auditkit.store import first_row
 from auditkit.workspace import Scope
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -48,13 +56,21 @@ def _table(
     )
     con.register("_auditkit_stage", arrow)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _auditkit_stage")
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _auditkit_stage")
     finally:
         con.unregister("_auditkit_stage")
 
 
+def _on_stage(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse to stage anywhere but the stage database (never into the store)."""
+    row = first_row(con.execute("SELECT current_database()"))
+    if not row or row[0] != STAGE_DB:
+        raise InternalError("scope staging must run on the evaluation sandbox's cursor")
+
+
 def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registers) -> None:
     """Create the scope and register tables described in the module docstring."""
+    _on_stage(con)
     s = pa.string()
     # Namespaces: declared, plus labelled Namespace objects.
     ns_rows = [{"namespace": n, "zone": "cde"} for n in scope.namespaces]
@@ -139,9 +155,10 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     (all files of that date together). Undated sources always count. Snapshots
     dated after ``as_of`` are ignored.
     """
+    _on_stage(con)
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE current_snapshot_sources AS
+        CREATE OR REPLACE TABLE current_snapshot_sources AS
         WITH access AS (SELECT source_sha256, observed_at FROM sources WHERE family = 'access'),
         snap AS (
             SELECT source_sha256, CAST(observed_at AS DATE) AS day FROM access
@@ -157,7 +174,7 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     )
     for table in SNAPSHOT_TABLES:
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW current_{table} AS SELECT * FROM {table} "
+            f"CREATE OR REPLACE VIEW current_{table} AS SELECT * FROM {table} "
             "WHERE source_sha256 IN (SELECT source_sha256 FROM current_snapshot_sources)"
         )
 
