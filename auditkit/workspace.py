@@ -9,11 +9,14 @@ above the current one that holds ``auditkit.toml``.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import ipaddress
 import os
 import re
+import shutil
+import stat
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,22 +121,120 @@ class Workspace:
         """Hold the workspace lock: exclusive for writers, shared for readers.
 
         A second writer (or a reader while a writer works) gets
-        ``WorkspaceBusyError`` naming the holder's PID.
+        ``WorkspaceBusyError`` naming the holder's PID. Whoever gets the lock
+        alone first removes spill files a killed process left in the temp
+        folder. On a read-only workspace (an archived audit on a read-only
+        mount) readers run without writing anything; writers are refused.
         """
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open_lock(exclusive)
+        if fd is None:  # nothing here can be written, so nobody can be writing
+            yield
+            return
         try:
-            mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
             try:
-                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                alone = True
             except BlockingIOError:
-                raise WorkspaceBusyError(self.root, _read_pid(self.lock_path)) from None
+                if exclusive:
+                    raise WorkspaceBusyError(self.root, _read_pid(self.lock_path)) from None
+                alone = False
+            if alone:
+                self._clear_stale_spill()
             if exclusive:
                 os.ftruncate(fd, 0)
                 os.write(fd, str(os.getpid()).encode())
+            else:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise WorkspaceBusyError(self.root, _read_pid(self.lock_path)) from None
             yield
         finally:
             os.close(fd)
+
+    def _open_lock(self, exclusive: bool) -> int | None:
+        """The lock file's descriptor; None for a reader of a workspace nobody can write."""
+        try:
+            self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if exclusive:
+                _make_private(self.state_dir)
+            return os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise WorkspaceError(
+                    f"cannot use the workspace: {exc.strerror}", path=self.root
+                ) from None
+            if exclusive:
+                raise WorkspaceError(
+                    f"the workspace is read-only ({exc.strerror}); this command changes it "
+                    "and cannot run here",
+                    path=self.root,
+                ) from None
+        try:
+            return os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)  # flock works read-only
+        except OSError:
+            return None
+
+    def _clear_stale_spill(self) -> None:
+        """Remove what is left in the temp folder: only a killed process leaves anything."""
+        try:
+            entries = list(os.scandir(self.tmp_dir))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
+
+    def protected_paths(self) -> list[Path]:
+        """What an output path must never replace, delete or write into."""
+        paths = [self.state_dir, self.db_path, Path(f"{self.db_path}.wal"), self.config_path]
+        try:
+            cfg = self.config
+        except ConfigError:
+            return paths
+        for extra in (cfg.exceptions_path, cfg.attestations_path, cfg.approved_flows_path):
+            if extra is not None:
+                paths.append(extra)
+        return [*paths, *cfg.controls_dirs]
+
+    def check_output(self, out: Path) -> None:
+        """Refuse an output path that is the workspace, holds it, or is (or lies inside)
+        its store, configuration, registers, controls or state folder (keys, temp, lock).
+
+        A pack folder *inside* the workspace folder (``q3/q3-pack``) is fine.
+        Links are resolved first, so a link to the workspace is refused too.
+        """
+        target = Path(os.path.realpath(out))
+        root = Path(os.path.realpath(self.root))
+        if target == root or root.is_relative_to(target):
+            raise WorkspaceError(
+                f"--out {out} is the workspace or a folder that holds it; "
+                "choose a folder of its own for the output",
+                path=self.root,
+            )
+        for kept in self.protected_paths():
+            real = Path(os.path.realpath(kept))
+            if target == real or target.is_relative_to(real):
+                raise WorkspaceError(
+                    f"--out {out} would overwrite the workspace's own {real.name}; "
+                    "choose another path",
+                    path=self.root,
+                )
+
+
+def _make_private(folder: Path) -> None:
+    """Mode 0700 for a folder we own (best effort: someone else's folder stays as it is)."""
+    try:
+        st = folder.stat()
+        if st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) != 0o700:
+            folder.chmod(0o700)
+    except OSError:
+        pass
 
 
 def _read_pid(path: Path) -> int | None:

@@ -78,6 +78,9 @@ def register(app: typer.Typer) -> None:
         ws = workspace(workspace_dir)
         if output_format not in ("pack", "oscal"):
             raise ConfigError("--format must be pack or oscal")
+        ws.check_output(out)
+        if make_zip:
+            ws.check_output(out.with_suffix(".zip"))
         if output_format == "oscal":
             from auditkit.report.data import load_run
             from auditkit.report.oscal import write_oscal

@@ -93,6 +93,25 @@ def test_star_and_question_mark_in_names(ingest: Ingest, ws: Workspace, tmp_path
     assert all(stored == rows for _, stored, rows in per_file), per_file
 
 
+def test_files_read_one_after_another_never_share_content(
+    ingest: Ingest, ws: Workspace, tmp_path: Path
+) -> None:
+    """Each file is read through /proc/self/fd/N, and N is reused from file to file:
+    files of equal size and mtime must still each give their own rows."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    paths = []
+    for i, port in enumerate((443, 444, 445)):
+        path = folder / f"f{i}.log"
+        path.write_text(sample("aws-vpc-flow", 3, "victim").replace(" 443 6 ", f" {port} 6 "))
+        os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+        paths.append((path, port))
+    assert len({p.stat().st_size for p, _ in paths}) == 1
+    assert ingest(folder).code == 0
+    for path, port in paths:
+        assert _stored(ws, "aws-vpc-flow", _sha(path))[0] == [port] * 3
+
+
 def _swap_during_detection(monkeypatch: pytest.MonkeyPatch, action: object) -> None:
     """Run ``action(path)`` after the file was hashed, before its content is read."""
     import auditkit.ingest as ingest_pkg
