@@ -325,12 +325,13 @@ def strict_int_sql(text: str, sql_type: str = "BIGINT") -> str:
 def int_domain_sql(text: str, low: int | None, high: int | None, sql_type: str = "BIGINT") -> str:
     """SQL: true when ``text`` is NULL or an exact integer within ``[low, high]``."""
     value = strict_int_sql(text, sql_type)
-    bounds = [f"{value} IS NOT NULL"]
-    if low is not None:
-        bounds.append(f"{value} >= {low}")
-    if high is not None:
-        bounds.append(f"{value} <= {high}")
-    return f"({text} IS NULL OR ({' AND '.join(bounds)}))"
+    if low is not None and high is not None:
+        test = f"{value} BETWEEN {low} AND {high}"
+    elif low is not None or high is not None:
+        test = f"{value} >= {low}" if low is not None else f"{value} <= {high}"
+    else:
+        test = f"{value} IS NOT NULL"
+    return f"({text} IS NULL OR coalesce({test}, false))"
 
 
 PORT_RANGE = (0, 65535)
