@@ -12,7 +12,6 @@ the tests skip.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
