@@ -114,45 +114,48 @@ def evaluate(
         config.check_timeout_seconds, config.check_memory_limit, config.check_temp_limit
     )
     stage_exceptions(con, registers, as_of)  # the engine's own (TEMP on the writer)
-    with Sandbox(con, limits) as box:
+    box = Sandbox(con, limits)
+    # First every check runs, read-only (the sandbox); then one transaction stores the run.
+    try:
         stage_snapshots(box.con, as_of)
         stage_scope(box.con, config.scope, registers)
         box.lock()
         _stage_libraries(box, catalog, config, as_of)
-        # First every check runs (read-only); then one transaction stores the run.
-        executed: dict[str, tuple[dict[str, dict[str, Any]], str | None, str | None]] = {}
+        executed = {
+            check_id: _execute_check(box, catalog.checks[check_id], config, as_of, overrides)
+            for check_id in check_ids
+        }
+    except BaseException:
+        box.close()
+        raise
+    con.execute("BEGIN TRANSACTION")
+    try:
+        run_id = _insert_run(
+            con,
+            config,
+            catalog,
+            framework.id,
+            framework.version,
+            as_of,
+            claimed_time,
+            label,
+            registers,
+        )
+        outcomes: list[CheckOutcome] = []
+        states: dict[str, CheckState] = {}
         for check_id in check_ids:
             check = catalog.checks[check_id]
-            params = check_params(check, overrides.get(check_id, {}))
-            executed[check_id] = (params, *_execute_check(box, check, config, as_of, params))
-        con.execute("BEGIN TRANSACTION")
-        try:
-            run_id = _insert_run(
-                con,
-                config,
-                catalog,
-                framework.id,
-                framework.version,
-                as_of,
-                claimed_time,
-                label,
-                registers,
-            )
-            outcomes: list[CheckOutcome] = []
-            states: dict[str, CheckState] = {}
-            for check_id in check_ids:
-                params, missing, table = executed[check_id]
-                outcome, state = _run_check(
-                    con, box, run_id, catalog.checks[check_id], params, missing, table
-                )
-                outcomes.append(outcome)
-                states[check_id] = state
-            record_exceptions(con, run_id, registers, as_of)
-            requirements = _roll_up(con, run_id, framework, config, registers, states)
-            con.execute("COMMIT")
-        except BaseException:
-            rollback_quietly(con)
-            raise
+            outcome, state = _run_check(con, box, run_id, check, *executed[check_id])
+            outcomes.append(outcome)
+            states[check_id] = state
+        record_exceptions(con, run_id, registers, as_of)
+        requirements = _roll_up(con, run_id, framework, config, registers, states)
+        con.execute("COMMIT")
+    except BaseException:
+        rollback_quietly(con)
+        raise
+    finally:
+        box.close()
     return RunSummary(
         run_id, as_of, config.period_start, config.period_end, framework.id, outcomes, requirements
     )
@@ -271,17 +274,19 @@ def _missing_data(
 
 
 def _execute_check(
-    box: Sandbox, check: Check, config: Any, as_of: dt.date, params: dict[str, dict[str, Any]]
-) -> tuple[str | None, str | None]:
-    """Run the check's SQL in the sandbox: (why it is Not Tested, or the kept result table)."""
+    box: Sandbox, check: Check, config: Any, as_of: dt.date, overrides: dict[str, Any]
+) -> tuple[dict[str, dict[str, Any]], str | None, str | None]:
+    """Run the check's SQL in the sandbox: (its parameters, why it is Not Tested, or the
+    table its rows were kept in)."""
+    params = check_params(check, overrides.get(check.id, {}))
     missing = _missing_data(box.con, check, config, as_of)
     if missing is not None:
-        return missing, None
+        return params, missing, None
     rows = box.run(check.id, check.sql, _bind(check, config, as_of, params), path=check.sql_path)
     validate_rows(box.con, check)
     if not rows and check.on_empty == "not_tested":
-        return check.empty_reason or "the population was empty", None
-    return None, box.keep_result()
+        return params, check.empty_reason or "the population was empty", None
+    return params, None, box.keep_result()
 
 
 def _run_check(
