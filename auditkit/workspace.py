@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import stat
+import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -143,11 +144,8 @@ class Workspace:
             if exclusive:
                 os.ftruncate(fd, 0)
                 os.write(fd, str(os.getpid()).encode())
-            else:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    raise WorkspaceBusyError(self.root, _read_pid(self.lock_path)) from None
+            elif not _shared(fd, wait=READER_WAIT_SECONDS):
+                raise WorkspaceBusyError(self.root, _read_pid(self.lock_path))
             yield
         finally:
             os.close(fd)
@@ -225,6 +223,24 @@ class Workspace:
                     "choose another path",
                     path=self.root,
                 )
+
+
+# Another reader holds the lock alone for a moment while it clears stale spill: a reader
+# arriving then waits this long before reporting the workspace busy.
+READER_WAIT_SECONDS = 2.0
+
+
+def _shared(fd: int, *, wait: float) -> bool:
+    """Take (or turn the exclusive lock into) a shared lock, retrying for ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
 
 
 def _make_private(folder: Path) -> None:

@@ -149,7 +149,13 @@ def exit_code_for(exc: BaseException) -> int:
 
 
 _STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-_STORAGE_TEXT = ("no space left on device", "disk quota exceeded", "file too large")
+_STORAGE_TEXT = {  # as other layers word it (DuckDB, lxml's IO_ENOSPC...) -> errno
+    "no space left on device": errno.ENOSPC,
+    "enospc": errno.ENOSPC,
+    "disk quota exceeded": errno.EDQUOT,
+    "edquot": errno.EDQUOT,
+    "file too large": errno.EFBIG,
+}
 
 
 def storage_failure(exc: BaseException) -> str | None:
@@ -165,18 +171,28 @@ def storage_failure(exc: BaseException) -> str | None:
         if isinstance(current, OSError) and current.errno in _STORAGE_ERRNOS:
             where = f" ({current.filename})" if current.filename else ""
             return f"{current.strerror or os.strerror(current.errno)}{where}"
-        text = str(current)
-        if any(t in text.lower() for t in _STORAGE_TEXT):
-            return text.splitlines()[0] if text else type(current).__name__
+        text = str(current).splitlines()[0] if str(current) else ""
+        code = next((c for t, c in _STORAGE_TEXT.items() if t in text.lower()), None)
+        if code is not None:
+            reason = os.strerror(code)
+            return text if reason.lower() in text.lower() else f"{reason} ({text})"
         current = current.__cause__ or current.__context__
     return None
 
 
-def _quiet_unraisable(info: Any) -> None:
-    """Errors Python can only ignore (a half-written ZipFile closing at exit on a full
-    disk) stay out of the one-line output; AUDITKIT_DEBUG=1 shows them."""
-    if os.environ.get("AUDITKIT_DEBUG"):
-        sys.__unraisablehook__(info)
+def _quiet_unraisable(previous: Any) -> Any:
+    """A hook that drops what a failed write leaves behind for Python to ignore (a
+    half-written ZipFile closing on a full disk: an OSError, or "seek of closed file"),
+    so the one-line error stays alone; everything else (and, with AUDITKIT_DEBUG=1,
+    that too) goes to ``previous``."""
+
+    def hook(info: Any) -> None:
+        owner = getattr(info.object, "__qualname__", "")
+        leftover = isinstance(info.exc_value, OSError) or owner.startswith("ZipFile.")
+        if not leftover or os.environ.get("AUDITKIT_DEBUG"):
+            previous(info)
+
+    return hook
 
 
 def run_cli(app: typer.Typer, args: list[str] | None = None) -> int:
@@ -186,13 +202,13 @@ def run_cli(app: typer.Typer, args: list[str] | None = None) -> int:
     every exception auditkit raises is mapped here, in one place. A full disk is
     always exit 3 with the real cause, whichever step ran out of space.
     """
-    hook = sys.unraisablehook
-    sys.unraisablehook = _quiet_unraisable
+    previous = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable(previous)
     try:
         return _run(app, args)
     finally:
         gc.collect()  # objects left by a failed step close now, under the quiet hook
-        sys.unraisablehook = hook
+        sys.unraisablehook = previous
 
 
 def _run(app: typer.Typer, args: list[str] | None) -> int:

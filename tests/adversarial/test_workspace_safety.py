@@ -268,3 +268,36 @@ def test_report_writes_its_temp_files_inside_the_partial_folder(
     assert not any(p.name.startswith(f".{out.name}.partial") for p in tmp_path.iterdir())
     assert not list(out.rglob(".render"))
     assert json.loads(res.out)["files"] > 0
+
+
+def test_spill_of_a_running_reader_is_left_alone(cli: CliRunner, mini_workspace: Path) -> None:
+    """Cleaning happens only with the lock held alone: a second reader runs beside a
+    first one and leaves its spill folder in place."""
+    tmp = mini_workspace / ".auditkit" / "tmp"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from pathlib import Path\n"
+            "from auditkit.workspace import Workspace\n"
+            f"ws = Workspace(Path({str(mini_workspace)!r}))\n"
+            "with ws.lock(exclusive=False):\n"
+            "    (ws.tmp_dir / 'spill-busy').mkdir(parents=True, exist_ok=True)\n"
+            "    print('holding', flush=True)\n"
+            "    time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        assert cli("runs", "list", "-w", mini_workspace).code == 0
+        assert (tmp / "spill-busy").is_dir()
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert cli("runs", "list", "-w", mini_workspace).code == 0
+    assert not (tmp / "spill-busy").exists()
