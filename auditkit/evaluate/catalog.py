@@ -394,8 +394,7 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
     if data is not None:
         catalog.files[_display(root, sql_path)] = hashlib.sha256(data).hexdigest()
         sql = data.decode("utf-8", errors="replace").strip().rstrip(";").strip()
-        problem = select_problem(sql)
-        if problem:
+        if problem := select_problem(sql):
             problems.append(f"{sql_path.name}: {problem}")
         if _WALL_CLOCK_RE.search(sql):
             problems.append(f"{sql_path.name}: uses the wall clock; bind $as_of instead")
@@ -438,13 +437,11 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
 
 def _read_sql(path: Path, problems: list[str]) -> bytes | None:
     """The bytes of a SQL file, or None with the reason added to ``problems``."""
-    if not path.exists():
-        problems.append(f"missing SQL file {path.name}")
-        return None
     try:
         return read_regular(path)
     except InputError as exc:
-        problems.append(f"{path.name}: cannot read: {exc.message}")
+        missing = exc.message == "file not found"
+        problems.append(f"missing SQL file {path.name}" if missing else exc.one_line())
         return None
 
 
@@ -457,8 +454,7 @@ def _load_library(catalog: Catalog, root: Path, path: Path) -> None:
         return
     catalog.files[name] = hashlib.sha256(data).hexdigest()
     sql = data.decode("utf-8", errors="replace").strip().rstrip(";").strip()
-    problem = select_problem(sql)
-    if problem:
+    if problem := select_problem(sql):
         problems.append(problem)
     if not _IDENT_RE.match(path.stem):
         problems.append("library file names must be lower-case identifiers (they name a table)")
