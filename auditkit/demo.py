@@ -28,7 +28,7 @@ from auditkit.resources import sample_data_dir
 from auditkit.store import open_store
 from auditkit.workspace import CONFIG_NAME, Workspace
 
-FAMILIES = ("scans", "runtime", "flows", "access")
+FAMILIES = ("scans", "runtime", "flows", "access", "policy", "cloud")
 
 
 def _date_of(name: str) -> dt.datetime | None:

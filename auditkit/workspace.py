@@ -46,6 +46,8 @@ class Scope:
     connected_namespaces: tuple[str, ...] = ()
     connected_cidrs: tuple[str, ...] = ()
     internal_cidrs: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    cloud_accounts: tuple[str, ...] = ()  # AWS accounts, Azure subscriptions, GCP projects
+    cloud_resources: tuple[str, ...] = ()  # globs of cloud resource ids (ARNs...) in scope
 
     def as_dict(self) -> dict[str, list[str]]:
         """Plain lists, for JSON and the report."""
@@ -69,6 +71,25 @@ class CustomizedApproach:
 
 
 @dataclass(frozen=True)
+class BreakGlass:
+    """An emergency identity the entity keeps unused on purpose ([[break_glass]])."""
+
+    principal: (
+        str  # user name as the API server sees it, group:<name>, or system:serviceaccount:ns:name
+    )
+    justification: str
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class SecretConsumer:
+    """Principals declared to read a set of Secrets (``[[secret_consumers]]``)."""
+
+    secrets: tuple[str, ...]  # "namespace/name" globs
+    principals: tuple[str, ...]  # user names, system:serviceaccount:<ns>:<name>, group:<name>
+
+
+@dataclass(frozen=True)
 class WorkspaceConfig:
     """The validated content of ``auditkit.toml``."""
 
@@ -84,6 +105,10 @@ class WorkspaceConfig:
     framework: str = "pci-dss-v4.0.1"
     not_applicable: tuple[NotApplicable, ...] = ()
     customized_approach: tuple[CustomizedApproach, ...] = ()
+    break_glass: tuple[BreakGlass, ...] = ()
+    approved_registries: tuple[str, ...] = ()  # [images] approved_registries
+    developers: tuple[str, ...] = ()  # [identities] developers: user names or group:<name>
+    secret_consumers: tuple[SecretConsumer, ...] = ()
     memory_limit: str = "2GB"
     threads: int | None = None
     # Bounds for each check's SQL (see auditkit.evaluate.sandbox and docs/workspace.md).
@@ -314,7 +339,11 @@ _TOP_KEYS = {
     "framework",
     "not_applicable",
     "customized_approach",
+    "break_glass",
     "params",
+    "images",
+    "identities",
+    "secret_consumers",
 }
 _SCOPE_KEYS = set(Scope.__dataclass_fields__)
 _SECTION_KEYS = {
@@ -328,6 +357,8 @@ _SECTION_KEYS = {
         "check_memory_limit",
         "check_temp_limit",
     },
+    "images": {"approved_registries"},
+    "identities": {"developers"},
 }
 
 
@@ -430,9 +461,29 @@ def load_config(path: Path) -> WorkspaceConfig:
         CustomizedApproach(str(item.get("requirement", "")), str(item.get("reference", "")))
         for item in _list_of_tables(raw, "customized_approach", err)
     )
+    break_glass: list[BreakGlass] = []
+    for i, item in enumerate(_list_of_tables(raw, "break_glass", err)):
+        extra = sorted(set(item) - {"principal", "justification", "reference"})
+        if extra:
+            raise err(
+                f"break_glass[{i}].{extra[0]}", f"unknown key {extra[0]!r} in [[break_glass]]"
+            )
+        principal, why = item.get("principal"), item.get("justification")
+        if not isinstance(principal, str) or not principal.strip():
+            raise err(
+                f"break_glass[{i}].principal",
+                "needs the principal (user, group:<name>, or service account)",
+            )
+        if not isinstance(why, str) or not why.strip():
+            raise err(f"break_glass[{i}].justification", "needs a justification")
+        ref = item.get("reference", "")
+        if not isinstance(ref, str):
+            raise err(f"break_glass[{i}].reference", "reference must be a string")
+        break_glass.append(BreakGlass(principal.strip(), why.strip(), ref.strip()))
     framework = raw.get("framework", "pci-dss-v4.0.1")
     if not isinstance(framework, str):
         raise err("framework", "framework must be a string id")
+    registries, developers, consumers = _declarations(raw, err)
     return WorkspaceConfig(
         organisation=name.strip(),
         entity_type=entity_type,
@@ -446,6 +497,10 @@ def load_config(path: Path) -> WorkspaceConfig:
         framework=framework,
         not_applicable=na,
         customized_approach=ca,
+        break_glass=tuple(break_glass),
+        approved_registries=registries,
+        developers=developers,
+        secret_consumers=consumers,
         memory_limit=str(memory_limit),
         threads=int(threads) if isinstance(threads, int) else None,
         check_timeout_seconds=bounds[0],
@@ -453,6 +508,74 @@ def load_config(path: Path) -> WorkspaceConfig:
         check_temp_limit=bounds[2],
         raw=raw,
     )
+
+
+def _strings(value: object, where: str, err: Any, *, what: str = "strings") -> tuple[str, ...]:
+    """A list of non-empty strings without surrounding blanks, or a ConfigError."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and v.strip() and v == v.strip() for v in value
+    ):
+        raise err(where, f"{where} must be a list of non-empty {what}")
+    return tuple(value)
+
+
+def _principal(value: str, where: str, err: Any) -> str:
+    if value.startswith("group:") and not value[len("group:") :].strip():
+        raise err(where, f"{where}: group:<name> needs a group name")
+    return value
+
+
+def _declarations(
+    raw: dict[str, Any], err: Any
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[SecretConsumer, ...]]:
+    """[images] approved_registries, [identities] developers and [[secret_consumers]]."""
+    images = raw.get("images", {})
+    if not isinstance(images, dict):
+        raise err("images", "images must be a table")
+    registries = _strings(
+        images.get("approved_registries", []),
+        "images.approved_registries",
+        err,
+        what="registry names",
+    )
+    for entry in registries:
+        if "://" in entry or "@" in entry or any(c.isspace() for c in entry):
+            raise err(
+                "images.approved_registries",
+                f"not a registry or repository prefix: {entry!r} (no scheme, tag or digest)",
+            )
+    identities = raw.get("identities", {})
+    if not isinstance(identities, dict):
+        raise err("identities", "identities must be a table")
+    developers = tuple(
+        _principal(d, "identities.developers", err)
+        for d in _strings(
+            identities.get("developers", []),
+            "identities.developers",
+            err,
+            what="user names or group:<name> entries",
+        )
+    )
+    consumers: list[SecretConsumer] = []
+    for i, item in enumerate(_list_of_tables(raw, "secret_consumers", err)):
+        where = f"secret_consumers[{i}]"
+        extra = sorted(set(item) - {"secrets", "principals"})
+        if extra:
+            raise err(f"{where}.{extra[0]}", f"unknown key {extra[0]!r} in [[secret_consumers]]")
+        secrets = _strings(
+            item.get("secrets"), f"{where}.secrets", err, what="namespace/name globs"
+        )
+        for pattern in secrets:
+            if pattern.count("/") != 1 or not all(pattern.split("/")):
+                raise err(
+                    f"{where}.secrets", f"must be namespace/name (globs allowed): {pattern!r}"
+                )
+        principals = tuple(
+            _principal(p, f"{where}.principals", err)
+            for p in _strings(item.get("principals"), f"{where}.principals", err)
+        )
+        consumers.append(SecretConsumer(secrets, principals))
+    return registries, developers, tuple(consumers)
 
 
 _SIZE_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")

@@ -89,7 +89,7 @@ def _evidence_sql(check: str, columns: tuple[str, ...]) -> str:
             last_seen := DATE '2026-09-20',
             resolved_at := CASE WHEN i % 3 = 0 THEN DATE '2026-09-20' END,
             days_overdue := greatest(0, i % 190 - 30),
-            in_cde := i % 2 = 0))"""
+            zone := CASE WHEN i % 2 = 0 THEN 'cde' ELSE 'connected' END))"""
     pairs = ", ".join(f"\"{c}\" := '{c}-' || i" for c in columns)
     return f"to_json(struct_pack({pairs}))" if pairs else "NULL"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,3 +64,19 @@ def mini_workspace(tmp_path: Path, cli: CliRunner) -> Path:
     assert cli("ingest", ws / "scans", ws / "runtime", ws / "flows", "-w", ws).code == 0
     assert cli("ingest", ws / "access", "--observed-at", "2026-09-30", "-w", ws).code == 0
     return ws
+
+
+@pytest.fixture(scope="session")
+def demo_pack(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, object]]:
+    """``auditkit demo`` once per test session: (pack folder, kept workspace, JSON summary).
+
+    The workspace holds both sample-company runs (2026-q2 as run 1, 2026-q3 as run 2).
+    Tests read it or copy it; none may change it.
+    """
+    root = tmp_path_factory.mktemp("demo")
+    out, ws = root / "demo-pack", root / "ws"
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = run(["demo", "--out", str(out), "--keep-workspace", str(ws), "--json"])
+    assert code == 0
+    return out, ws, json.loads(buffer.getvalue())

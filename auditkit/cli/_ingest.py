@@ -137,6 +137,8 @@ def register(app: typer.Typer) -> None:
             for r in results:
                 for loc, why in r.skipped_detail[:5]:
                     say(f"skipped {r.path}:{loc}: {why}")
+                for note in r.notes:
+                    say(f"note {r.path}: {note}")
             for r in not_read:
                 say(f"skipped {r.error}")
             for r in rejected:

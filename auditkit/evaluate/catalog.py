@@ -57,7 +57,7 @@ _CHECK_REQUIRED = (
     "remediation",
 )
 _PARAM_KEYS = {"type", "default", "provenance", "description", "unit"}
-_REQUIRE_KEYS = {"table", "missing", "time_column"}
+_REQUIRE_KEYS = {"table", "missing", "time_column", "supplementary"}
 _FRAMEWORK_KEYS = {"id", "title", "version", "description", "requirements"}
 _REQUIREMENT_KEYS = {"id", "title", "checks", "manual", "applies_to", "note", "parent"}
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{2,79}$")
@@ -84,11 +84,17 @@ class Param:
 
 @dataclass(frozen=True)
 class Requirement:
-    """A data prerequisite: without rows in ``table`` the check is Not Tested."""
+    """A data prerequisite: without rows in ``table`` the check is Not Tested.
+
+    A ``supplementary`` table only blocks a pass: without it the check still
+    runs, and the failures the other data proves are reported (Not in Place);
+    with no such failure the check is Not Tested.
+    """
 
     table: str
     missing: str
     time_column: str | None = None
+    supplementary: bool = False
 
 
 @dataclass(frozen=True)
@@ -365,7 +371,11 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
         ):
             problems.append(f"requires[{index}].time_column must be a column name")
             continue
-        requires.append(Requirement(table, missing.strip(), time_column))
+        supplementary = item.get("supplementary", False)
+        if not isinstance(supplementary, bool):
+            problems.append(f"requires[{index}].supplementary must be true or false")
+            continue
+        requires.append(Requirement(table, missing.strip(), time_column, supplementary))
     evidence = doc.get("evidence_columns") or []
     if isinstance(evidence, list):
         for col in evidence:
@@ -554,8 +564,6 @@ def _load_framework(catalog: Catalog, root: Path, path: Path) -> None:
             continue
         if not checks and not manual:
             problems.append(f"{where}: maps no checks; mark it manual: true")
-        if checks and manual:
-            problems.append(f"{where}: is manual but maps checks")
         title = item.get("title")
         if not isinstance(title, str) or not title.strip():
             problems.append(f"{where}: title is missing")

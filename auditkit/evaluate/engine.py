@@ -32,6 +32,7 @@ from auditkit.evaluate.catalog import (
 from auditkit.evaluate.outcomes import CheckOutcome, RunSummary
 from auditkit.evaluate.registers import Registers, load_registers
 from auditkit.evaluate.results import (
+    check_state,
     record_exceptions,
     stage_exceptions,
     store_check,
@@ -40,7 +41,13 @@ from auditkit.evaluate.results import (
 )
 from auditkit.evaluate.rollup import CheckState, RequirementInput, RequirementResult, roll_up
 from auditkit.evaluate.sandbox import CheckLimits, Sandbox
-from auditkit.evaluate.scope import stage_scope, stage_snapshots
+from auditkit.evaluate.scope import (
+    stage_break_glass,
+    stage_declarations,
+    stage_scope,
+    stage_snapshots,
+)
+from auditkit.evaluate.workload_specs import register as register_workload_replay
 from auditkit.store import first_row, rollback_quietly
 from auditkit.workspace import Workspace, WorkspaceConfig
 
@@ -119,6 +126,9 @@ def evaluate(
     try:
         stage_snapshots(box.con, as_of)
         stage_scope(box.con, config.scope, registers)
+        stage_break_glass(box.con, config.break_glass)
+        stage_declarations(box.con, config)
+        register_workload_replay(box.con)
         box.lock()
         _stage_libraries(box, catalog, config, as_of)
         executed = {
@@ -143,9 +153,15 @@ def evaluate(
         )
         outcomes: list[CheckOutcome] = []
         states: dict[str, CheckState] = {}
+        mapped: dict[str, set[str]] = {}
+        for req in framework.requirements:
+            for check_id in req.checks:
+                mapped.setdefault(check_id, set()).add(req.id)
         for check_id in check_ids:
             check = catalog.checks[check_id]
-            outcome, state = _run_check(con, box, run_id, check, *executed[check_id])
+            outcome, state = _run_check(
+                con, box, run_id, check, *executed[check_id], mapped[check_id]
+            )
             outcomes.append(outcome)
             states[check_id] = state
         record_exceptions(con, run_id, registers, as_of)
@@ -222,12 +238,15 @@ def _stage_libraries(box: Sandbox, catalog: Catalog, config: Any, as_of: dt.date
 
 
 def _reserved(config: Any, as_of: dt.date) -> dict[str, Any]:
+    # Evidence is judged up to the evaluation date, the earlier of the as-of date and the period
+    # end (an as-of date after the period is the day the assessment is made): the 12-month
+    # look-back ends there too.
     return {
         "as_of": as_of,
         "period_start": config.period_start,
         "period_end": config.period_end,
         "entity_type": config.entity_type,
-        "lookback_start": add_months(as_of, -12),
+        "lookback_start": add_months(min(as_of, config.period_end), -12),
     }
 
 
@@ -241,7 +260,13 @@ def _bind(
 
 def _missing_data(
     con: duckdb.DuckDBPyConnection, check: Check, config: Any, as_of: dt.date
-) -> str | None:
+) -> tuple[str | None, list[str]]:
+    """(reason the check cannot run, reasons a pass is blocked by missing supplementary data).
+
+    Time-bounded prerequisites count rows from the period start to the earlier of the as-of
+    date and the period end, the window every check evaluates.
+    """
+    partial: list[str] = []
     for req in check.requires:
         exists = first_row(
             con.execute(
@@ -259,7 +284,8 @@ def _missing_data(
                 f'SELECT count(*) FROM "{req.table}" WHERE "{req.time_column}" >= ? '
                 f'AND "{req.time_column}" < ?'
             )
-            args: list[Any] = [config.period_start, as_of + dt.timedelta(days=1)]
+            window_end = min(as_of, config.period_end) + dt.timedelta(days=1)
+            args: list[Any] = [config.period_start, window_end]
         else:
             sql, args = f'SELECT count(*) FROM "{req.table}"', []
         try:
@@ -269,24 +295,26 @@ def _missing_data(
                 check.id, str(exc).splitlines()[0], path=check.yaml_path
             ) from None
         if not row or not row[0]:
-            return req.missing
-    return None
+            if not req.supplementary:
+                return req.missing, partial
+            partial.append(req.missing)
+    return None, partial
 
 
 def _execute_check(
     box: Sandbox, check: Check, config: Any, as_of: dt.date, overrides: dict[str, Any]
-) -> tuple[dict[str, dict[str, Any]], str | None, str | None]:
+) -> tuple[dict[str, dict[str, Any]], str | None, str | None, list[str]]:
     """Run the check's SQL in the sandbox: (its parameters, why it is Not Tested, or the
-    table its rows were kept in)."""
+    table its rows were kept in, the supplementary data that is missing)."""
     params = check_params(check, overrides.get(check.id, {}))
-    missing = _missing_data(box.con, check, config, as_of)
+    missing, partial = _missing_data(box.con, check, config, as_of)
     if missing is not None:
-        return params, missing, None
+        return params, missing, None, partial
     rows = box.run(check.id, check.sql, _bind(check, config, as_of, params), path=check.sql_path)
     validate_rows(box.con, check)
     if not rows and check.on_empty == "not_tested":
-        return params, check.empty_reason or "the population was empty", None
-    return params, None, box.keep_result()
+        return params, check.empty_reason or "the population was empty", None, partial
+    return params, None, box.keep_result(), partial
 
 
 def _run_check(
@@ -297,6 +325,8 @@ def _run_check(
     params: dict[str, dict[str, Any]],
     missing: str | None,
     table: str | None,
+    partial: list[str],
+    requirements: set[str],
 ) -> tuple[CheckOutcome, CheckState]:
     outcome = CheckOutcome(
         check.id,
@@ -337,7 +367,7 @@ def _run_check(
         outcome.failed,
         outcome.excepted,
         outcome.not_applicable,
-        cc,
+        _cc,
         risk,
     ) = (int(c) for c in counts)
     outcome.reason = (
@@ -345,6 +375,19 @@ def _run_check(
         if outcome.failed
         else f"{outcome.population} item(s) tested"
     )
+    if partial:
+        # Supplementary data is missing: the failures the other data proves stand, but nothing
+        # can pass without it.
+        if outcome.failed + risk == 0:
+            outcome.state = "not_tested"
+            outcome.reason = "; ".join(partial)
+            store_check(con, run_id, check, outcome)
+            return outcome, CheckState(check.id, "not_tested", outcome.reason)
+        outcome.reason += (
+            " (supplementary data missing: "
+            + "; ".join(partial)
+            + "; passing items are not conclusive)"
+        )
     applicable = outcome.passed + outcome.failed + outcome.excepted
     if applicable == 0 and check.on_empty == "not_tested":
         # Every item was out of the check's reach (e.g. no report carried the data the check
@@ -356,31 +399,8 @@ def _run_check(
         store_check(con, run_id, check, outcome)
         return outcome, CheckState(check.id, "not_tested", outcome.reason)
     store_check(con, run_id, check, outcome)
-    # Rows naming one requirement count only towards it (e.g. an SP-only interval row).
-    scoped: dict[str, tuple[int, int]] = {
-        str(req): (int(fail), int(risk_req))
-        for req, fail, risk_req in con.execute(
-            """
-            SELECT r.requirement, count(*) FILTER (status = 'fail'),
-                   count(*) FILTER (status = 'excepted' AND e.kind = 'risk_acceptance')
-            FROM run_results r LEFT JOIN _auditkit_exceptions e ON e.exception_id = r.exception_id
-            WHERE run_id = ? AND r.check_id = ? AND r.requirement IS NOT NULL
-            GROUP BY r.requirement
-            """,
-            [run_id, check.id],
-        ).fetchall()
-    }
-    state = CheckState(
-        check.id,
-        "evaluated",
-        outcome.reason,
-        failed=outcome.failed - sum(f for f, _ in scoped.values()),
-        excepted_cc=cc,
-        excepted_other=outcome.excepted - cc,
-        risk_accepted=risk - sum(r for _, r in scoped.values()),
-        scoped_failures={req: f + r for req, (f, r) in scoped.items()},
-    )
-    return outcome, state
+    blocked = "; ".join(partial)
+    return outcome, check_state(con, run_id, check.id, outcome.reason, requirements, blocked)
 
 
 def _plain(value: Any) -> Any:

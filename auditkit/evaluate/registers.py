@@ -69,6 +69,9 @@ class Attestation:
     locator: str
     performed_on: dt.date | None = None
     source_sha256: str = ""
+    # Numeric values the statement sets (a targeted risk analysis's remediation windows, e.g.
+    # high_days: 60), as (name, value) pairs; checks read them from the staged table.
+    parameters: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -287,6 +290,7 @@ def load_attestations(path: Path | None, digests: dict[str, str], base: Path) ->
         "not_applicable",
         "justification",
         "notes",
+        "parameters",
     }
     for file in files:
         doc = _read(file, digests, base)
@@ -315,6 +319,7 @@ def load_attestations(path: Path | None, digests: dict[str, str], base: Path) ->
             result = e.text("result", required=False)
             if result is not None and result not in ("pass", "fail"):
                 raise e.err("result", "result must be pass or fail")
+            parameters = _parameters(raw.get("parameters"), e)
             out.append(
                 Attestation(
                     id=att_id,
@@ -332,9 +337,26 @@ def load_attestations(path: Path | None, digests: dict[str, str], base: Path) ->
                     source_file=_shown(file, base),
                     locator=where,
                     source_sha256=digests[_shown(file, base)],
+                    parameters=parameters,
                 )
             )
     return out
+
+
+def _parameters(value: Any, entry: _Entry) -> tuple[tuple[str, float], ...]:
+    """An attestation's ``parameters``: a mapping of snake_case names to non-negative numbers."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise entry.err("parameters", "parameters must be a mapping of names to numbers")
+    out: list[tuple[str, float]] = []
+    for name, number in value.items():
+        if not isinstance(name, str) or not name.replace("_", "").isalnum() or not name.islower():
+            raise entry.err("parameters", f"parameter name {name!r} must be snake_case")
+        if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
+            raise entry.err(f"parameters/{name}", f"{name} must be a non-negative number")
+        out.append((name, float(number)))
+    return tuple(sorted(out))
 
 
 def _parse_port(text: str, entry: _Entry) -> tuple[int, int, str]:

@@ -17,6 +17,7 @@ from auditkit.errors import CheckExecutionError
 from auditkit.evaluate.catalog import CONTRACT_COLUMNS, ROW_STATUSES, Check
 from auditkit.evaluate.outcomes import CheckOutcome
 from auditkit.evaluate.registers import Registers
+from auditkit.evaluate.rollup import CheckState, ItemFact
 from auditkit.store import first_row
 
 ROWS_TABLE = "_auditkit_check_rows"
@@ -26,12 +27,12 @@ def stage_exceptions(con: duckdb.DuckDBPyConnection, registers: Registers, as_of
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _auditkit_exceptions "
         "(exception_id VARCHAR, check_id VARCHAR, "
-        "kind VARCHAR, resource VARCHAR, fingerprint VARCHAR, active BOOLEAN)"
+        "kind VARCHAR, resource VARCHAR, fingerprint VARCHAR, active BOOLEAN, requirement VARCHAR)"
     )
     for e in registers.exceptions:
         con.execute(
-            "INSERT INTO _auditkit_exceptions VALUES (?, ?, ?, ?, ?, ?)",
-            [e.id, e.check, e.kind, e.resource, e.fingerprint, e.active_on(as_of)],
+            "INSERT INTO _auditkit_exceptions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [e.id, e.check, e.kind, e.resource, e.fingerprint, e.active_on(as_of), e.requirement],
         )
 
 
@@ -104,6 +105,40 @@ def store_results(con: duckdb.DuckDBPyConnection, run_id: int, check: Check) -> 
         """,
         [check.id, check.id, run_id, check.id, check.severity],
     )
+
+
+def check_state(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    check_id: str,
+    reason: str,
+    requirements: set[str],
+    blocked: str = "",
+) -> CheckState:
+    """What the roll-up needs about one evaluated check: its failing and excepted items.
+
+    Each item keeps the requirement its row names (it counts only there), and for an excepted
+    item the exception's kind and the requirement the exception names: a compensating-control
+    worksheet or a false-positive finding for one requirement covers the item there only.
+    A row naming a requirement the framework does not map to this check (a custom framework)
+    counts towards every mapped requirement, so it can never drop out of sight. ``blocked`` is
+    the reason supplementary data was missing: then no requirement can pass on this check.
+    """
+    rows = con.execute(
+        """
+        SELECT r.resource, r.status, coalesce(r.requirement, ''), coalesce(e.kind, ''),
+            coalesce(e.requirement, '')
+        FROM run_results r LEFT JOIN _auditkit_exceptions e ON e.exception_id = r.exception_id
+        WHERE r.run_id = ? AND r.check_id = ? AND r.status IN ('fail', 'excepted')
+        ORDER BY r.resource
+        """,
+        [run_id, check_id],
+    ).fetchall()
+    items = tuple(
+        ItemFact(str(res), str(status), req if req in requirements else "", str(kind), str(exc))
+        for res, status, req, kind, exc in rows
+    )
+    return CheckState(check_id, "evaluated", reason, items=items, blocked=blocked)
 
 
 def store_check(con: duckdb.DuckDBPyConnection, run_id: int, check: Check, o: CheckOutcome) -> None:

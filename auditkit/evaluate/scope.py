@@ -18,6 +18,14 @@ Tables every check may use (rebuilt for each evaluation):
   ``approved_flow_namespaces(flow_id, side, namespace)``,
   ``approved_flow_ports(flow_id, port_low, port_high, protocol)``.
 - ``attestations(...)``: one row per attestation (see registers).
+- ``break_glass(principal, justification, reference)``: the emergency identities
+  auditkit.toml declares (``[[break_glass]]``).
+- Declarations of auditkit.toml (:func:`stage_declarations`):
+  ``scope_cloud_accounts(account_id)``, ``scope_cloud_resources(pattern)``,
+  ``approved_registries(entry, pattern)`` (a GLOB over a full image repository,
+  ``docker.io/library/redis``), ``developer_identities(kind, name)`` (kind
+  ``user`` or ``group``), ``secret_consumers(secret_pattern, ns_glob,
+  name_glob, principal)``.
 
 Addresses are classified in Python over *distinct* values only; everything
 per-record stays in SQL.
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 from typing import Any
 
 import duckdb
@@ -36,7 +45,7 @@ from auditkit.errors import InternalError
 from auditkit.evaluate.registers import Registers
 from auditkit.evaluate.sandbox import STAGE_DB
 from auditkit.store import first_row
-from auditkit.workspace import Scope
+from auditkit.workspace import BreakGlass, Scope, WorkspaceConfig
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -136,6 +145,90 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
     _stage_registers(con, registers)
 
 
+def stage_break_glass(con: duckdb.DuckDBPyConnection, declared: tuple[BreakGlass, ...]) -> None:
+    """Create ``break_glass``: the emergency identities auditkit.toml declares."""
+    _on_stage(con)
+    s = pa.string()
+    _table(
+        con,
+        "break_glass",
+        {"principal": s, "justification": s, "reference": s},
+        [
+            {"principal": b.principal, "justification": b.justification, "reference": b.reference}
+            for b in declared
+        ],
+    )
+
+
+_DOCKER_HUB_ALIASES = ("index.docker.io/", "registry-1.docker.io/", "registry.hub.docker.com/")
+
+
+def registry_pattern(entry: str) -> str:
+    """The GLOB an approved-registry entry stands for, over full repository names.
+
+    ``registry.example.com`` and ``docker.io/library`` cover everything under
+    them; an entry with ``*`` is a glob already. Docker Hub's other host names
+    are written ``docker.io``, as the check writes image references.
+    """
+    text = entry.strip().rstrip("/")
+    for alias in _DOCKER_HUB_ALIASES:
+        if text.startswith(alias) or text + "/" == alias:
+            text = "docker.io" + text[len(alias) - 1 :]
+    return text if "*" in text else text + "/*"
+
+
+def stage_declarations(con: duckdb.DuckDBPyConnection, config: WorkspaceConfig) -> None:
+    """Create the declaration tables described in the module docstring."""
+    _on_stage(con)
+    s = pa.string()
+    scope = config.scope
+    _table(
+        con,
+        "scope_cloud_accounts",
+        {"account_id": s},
+        [{"account_id": a} for a in scope.cloud_accounts],
+    )
+    _table(
+        con,
+        "scope_cloud_resources",
+        {"pattern": s},
+        [{"pattern": p} for p in scope.cloud_resources],
+    )
+    _table(
+        con,
+        "approved_registries",
+        {"entry": s, "pattern": s},
+        [{"entry": e, "pattern": registry_pattern(e)} for e in config.approved_registries],
+    )
+    _table(
+        con,
+        "developer_identities",
+        {"kind": s, "name": s},
+        [
+            {"kind": "group", "name": d[len("group:") :]}
+            if d.startswith("group:")
+            else {"kind": "user", "name": d}
+            for d in config.developers
+        ],
+    )
+    _table(
+        con,
+        "secret_consumers",
+        {"secret_pattern": s, "ns_glob": s, "name_glob": s, "principal": s},
+        [
+            {
+                "secret_pattern": pattern,
+                "ns_glob": pattern.split("/", 1)[0],
+                "name_glob": pattern.split("/", 1)[1],
+                "principal": principal,
+            }
+            for consumer in config.secret_consumers
+            for pattern in consumer.secrets
+            for principal in consumer.principals
+        ],
+    )
+
+
 SNAPSHOT_TABLES = (
     "rbac_roles",
     "rbac_rules",
@@ -144,7 +237,14 @@ SNAPSHOT_TABLES = (
     "network_policies",
     "k8s_objects",
     "users",
+    "snapshot_kinds",
 )
+
+
+# Admission-control exports describe a moment too (reports and policies are overwritten
+# on each scan), but on their own schedule: their snapshot is chosen among policy-family
+# files only, so a weekly report export never displaces the quarter-end RBAC export.
+POLICY_SNAPSHOT_TABLES = ("admission_policies", "admission_results")
 
 
 def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
@@ -153,29 +253,42 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     Access exports are snapshots. Sources ingested with ``--observed-at`` form
     dated snapshots: the latest observation date on or before ``as_of`` wins
     (all files of that date together). Undated sources always count. Snapshots
-    dated after ``as_of`` are ignored.
+    dated after ``as_of`` are ignored. The admission tables get the same rule,
+    applied to the policy family's own files (``current_admission_results``
+    keeps the rows that audit events yielded, which are events, not snapshots;
+    checks bound those by time).
     """
     _on_stage(con)
-    con.execute(
-        """
-        CREATE OR REPLACE TABLE current_snapshot_sources AS
-        WITH access AS (SELECT source_sha256, observed_at FROM sources WHERE family = 'access'),
-        snap AS (
-            SELECT source_sha256, CAST(observed_at AS DATE) AS day FROM access
-            UNION
-            SELECT o.source_sha256, CAST(o.observed_at AS DATE) FROM observations o
-            JOIN access a USING (source_sha256)
-        ),
-        latest AS (SELECT max(day) AS day FROM snap WHERE day <= ?)
-        SELECT DISTINCT source_sha256 FROM snap
-        WHERE day IS NULL OR day = (SELECT day FROM latest)
-        """,
-        [as_of],
-    )
+    for family, table in (
+        ("access", "current_snapshot_sources"),
+        ("policy", "current_policy_sources"),
+    ):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {table} AS
+            WITH fam AS (SELECT source_sha256, observed_at FROM sources WHERE family = ?),
+            snap AS (
+                SELECT source_sha256, CAST(observed_at AS DATE) AS day FROM fam
+                UNION
+                SELECT o.source_sha256, CAST(o.observed_at AS DATE) FROM observations o
+                JOIN fam a USING (source_sha256)
+            ),
+            latest AS (SELECT max(day) AS day FROM snap WHERE day <= ?)
+            SELECT DISTINCT source_sha256 FROM snap
+            WHERE day IS NULL OR day = (SELECT day FROM latest)
+            """,
+            [family, as_of],
+        )
     for table in SNAPSHOT_TABLES:
         con.execute(
             f"CREATE OR REPLACE VIEW current_{table} AS SELECT * FROM {table} "
             "WHERE source_sha256 IN (SELECT source_sha256 FROM current_snapshot_sources)"
+        )
+    for table in POLICY_SNAPSHOT_TABLES:
+        con.execute(
+            f"CREATE OR REPLACE VIEW current_{table} AS SELECT * FROM {table} "
+            "WHERE source_sha256 IN (SELECT source_sha256 FROM current_policy_sources)"
+            + (" OR origin = 'audit-event'" if table == "admission_results" else "")
         )
 
 
@@ -236,6 +349,7 @@ def _stage_registers(con: duckdb.DuckDBPyConnection, registers: Registers) -> No
             "source_file": s,
             "locator": s,
             "source_sha256": s,
+            "parameters": s,
         },
         [
             {
@@ -253,6 +367,8 @@ def _stage_registers(con: duckdb.DuckDBPyConnection, registers: Registers) -> No
                 "source_file": a.source_file,
                 "locator": a.locator,
                 "source_sha256": a.source_sha256,
+                # JSON text: checks read a value with json_extract(parameters, '$.<name>').
+                "parameters": json.dumps(dict(a.parameters), sort_keys=True),
             }
             for a in registers.attestations
         ],

@@ -23,6 +23,7 @@ import duckdb
 
 from auditkit.errors import AuditkitError, InputError, MalformedRecordsError, UserError
 from auditkit.ingest import (
+    cloud,
     cyclonedx,
     falco,
     grype,
@@ -31,6 +32,7 @@ from auditkit.ingest import (
     k8s_objects,
     kubebench,
     kubescape,
+    policy,
     sarif,
     spdx,
     trivy,
@@ -52,12 +54,14 @@ FORMATS: list[Format] = [
     *spdx.FORMATS,
     *kubebench.FORMATS,
     *kubescape.FORMATS,
+    *cloud.FORMATS,
     *k8s_audit.FORMATS,
     *falco.FORMATS,
     *hubble.FORMATS,
     *zeek.FORMATS,
     *vpc_flow.FORMATS,
     *users_csv.FORMATS,
+    *policy.FORMATS,
     *k8s_objects.FORMATS,
 ]
 
@@ -109,6 +113,7 @@ class IngestResult:
     error: str | None = None
     observation_recorded: bool = False
     skipped_detail: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -123,6 +128,7 @@ class IngestResult:
             "time_min": self.time_min.isoformat() + "Z" if self.time_min else None,
             "time_max": self.time_max.isoformat() + "Z" if self.time_max else None,
             "observation_recorded": self.observation_recorded,
+            "notes": self.notes,
             "error": self.error,
         }
 
@@ -394,6 +400,7 @@ def _ingest(
     result.stored, result.skipped = stats.stored, skipped
     result.time_min, result.time_max = stats.time_min, stats.time_max
     result.skipped_detail = [(b.locator, b.reason) for b in quarantined[:20]]
+    result.notes = list(stats.notes)
     return result
 
 

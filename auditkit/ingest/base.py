@@ -47,6 +47,7 @@ class LoadStats:
     time_min: dt.datetime | None = None
     time_max: dt.datetime | None = None
     skipped_reasons: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the user should know (one line each)
 
     def widen(self, moment: dt.datetime | None) -> None:
         """Extend the covered time range by one instant."""
@@ -130,7 +131,7 @@ class Format:
     """A supported input format."""
 
     name: str
-    family: str  # scans | runtime | flows | access
+    family: str  # scans | runtime | flows | access | policy | cloud
     description: str
     parser_version: str
     matches: Callable[[Sniff], bool]

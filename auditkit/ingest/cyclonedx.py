@@ -291,13 +291,18 @@ def _load(ctx: LoadContext) -> LoadStats:
         ctx, tool, scanner_version=version, scanned_at=parse_time(metadata.get("timestamp"))
     )
     kind, fields = _subject(metadata)
-    scan_id = rows.scan("#", kind, **fields)
+    vulns = doc.get("vulnerabilities")
+    # A vulnerabilities array (empty when nothing was found) is the vulnerability analysis; a
+    # BOM without one lists components and shows nothing about their vulnerabilities.
+    classes = (["sbom"] if doc.get("components") else []) + (
+        ["vuln"] if isinstance(vulns, list) else []
+    )
+    scan_id = rows.scan("#", kind, scan_classes=classes, **fields)
     index = _Index()
     root = as_dict(metadata.get("component"))
     if text_or_none(root.get("bom-ref")):
         index.by_ref[root["bom-ref"]] = root
     index.walk(ctx, rows, scan_id, doc)
-    vulns = doc.get("vulnerabilities")
     if vulns is not None and not isinstance(vulns, list):
         ctx.reject("#/vulnerabilities", "vulnerabilities is not a list")
     for v_index, vuln in enumerate(vulns if isinstance(vulns, list) else []):

@@ -157,6 +157,9 @@ def _load(ctx: LoadContext) -> LoadStats:
     target = source.get("target")
     distro = as_dict(doc.get("distro"))
     fields: dict[str, Any] = {
+        # Grype only matches packages against its vulnerability database: every report,
+        # an empty matches list included, is a vulnerability scan of its source.
+        "scan_classes": ["vuln"],
         "db_built_at": parse_time(_db_built(descriptor)),
         "os_family": text_or_none(distro.get("name")),
         "os_name": text_or_none(distro.get("version")),

@@ -1,13 +1,19 @@
 """Kubernetes API audit logs (``audit.k8s.io`` v1 and v1beta1 ``Event``).
 
 Shapes: JSON lines of Events; an ``EventList`` document; a single Event
-document; and managed-cluster wrappers: AKS diagnostic records (the event is a
-JSON *string* in ``properties.log``) and CloudWatch-style records (the event is
-a JSON string in ``message``). Every stage of a request is stored; checks
-de-duplicate on ``audit_id`` where they need one row per request.
+document; and managed-cluster logs (GKE Cloud Audit Logs entries, AKS
+diagnostic records, EKS events through CloudWatch), also mixed with native
+Events line by line: ``auditkit.ingest.audit_managed`` maps them onto the same
+columns. Every stage of a request is stored; checks de-duplicate on
+``audit_id`` where they need one row per request.
 
 Secret material never reaches the store: the request object of Secret,
-TokenReview and token requests is dropped at ingest.
+TokenReview and token requests is dropped at ingest. The response object is kept
+only for writes to workloads (Pods, Deployments, StatefulSets, DaemonSets,
+ReplicaSets, Jobs, CronJobs and their scale subresource), without
+``metadata.managedFields``: it is the spec the API server stored, which a patch
+request alone does not show. Admission decisions the events record are also
+written to ``admission_results`` (``auditkit.ingest.audit_admission``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import dataclasses
 import json
 from typing import Any
 
+from auditkit.ingest import audit_managed
+from auditkit.ingest.audit_admission import extract_admission
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
 from auditkit.ingest.jsonlines import (
     RecordSpec,
@@ -28,7 +36,7 @@ from auditkit.ingest.jsonlines import (
 )
 from auditkit.safeload import pointer
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: response_object of workload writes
 
 _STRUCTURE = json.dumps(
     {
@@ -59,6 +67,7 @@ _STRUCTURE = json.dumps(
             "authorization.k8s.io/reason": "VARCHAR",
         },
         "requestObject": "JSON",
+        "responseObject": "JSON",
         # wrappers (AKS diagnostic logs, CloudWatch)
         "category": "VARCHAR",
         "properties": {"log": "VARCHAR"},
@@ -77,13 +86,7 @@ def _is_event(obj: Any) -> bool:
 
 
 def _wrapped_event(obj: Any) -> bool:
-    if not isinstance(obj, dict):
-        return False
-    if obj.get("category") == "kube-audit":
-        props = obj.get("properties")
-        return isinstance(props, dict) and isinstance(props.get("log"), str)
-    message = obj.get("message")
-    return isinstance(message, str) and '"auditID"' in message and '"stage"' in message
+    return audit_managed.is_wrapped(obj)
 
 
 def _matches(sniff: Sniff) -> bool:
@@ -93,52 +96,60 @@ def _matches(sniff: Sniff) -> bool:
         doc = sniff.document
         if isinstance(doc, dict) and doc.get("kind") == "EventList":
             return isinstance(doc.get("items"), list)
-        return _is_event(doc) or _wrapped_event(doc)
+        if isinstance(doc, list) and doc and _is_event(doc[0]):
+            return True
+        return _is_event(doc) or audit_managed.matches_document(doc)
+    if sniff.shape == "yaml":
+        return audit_managed.matches_yaml(sniff.document)
+    if sniff.shape == "text":
+        return audit_managed.matches_text(sniff.first_line)
     return False
 
 
 def _prepare(ctx: LoadContext) -> None:
-    """Stage the lines, or the Events of a document (EventList items, or the one Event)."""
-    if ctx.sniff.shape == "json-lines":
+    """Stage the lines, or the records of a document (EventList items, array items, the
+    log events of a CloudWatch export, the entries of a YAML stream, or the one Event)."""
+    if ctx.sniff.shape in ("json-lines", "text"):
         stage_lines(ctx)
+        if ctx.sniff.shape == "text":
+            audit_managed.strip_export_timestamps(ctx)
+        return
+    if ctx.sniff.shape == "yaml":
+        stage_records(ctx, audit_managed.yaml_records(ctx.sniff.document))
         return
     doc = ctx.sniff.document
     if isinstance(doc, dict) and doc.get("kind") == "EventList":
         records = [
             ("#" + pointer("items", i), json.dumps(item)) for i, item in enumerate(doc["items"])
         ]
+    elif isinstance(doc, list):
+        records = [(f"#/{i}", json.dumps(item)) for i, item in enumerate(doc)]
     else:
-        records = [("#", json.dumps(doc))]
+        records = audit_managed.document_records(doc) or [("#", json.dumps(doc))]
     stage_records(ctx, records)
 
 
-def _pointer_sql(suffix: str) -> str:
-    """The locator of a wrapped payload: a JSON pointer appended to the record's locator."""
-    return (
-        f"CASE WHEN contains(locator, '#') THEN locator || '{suffix}' "
-        f"ELSE locator || '#{suffix}' END"
-    )
+# The Event structure plus the managed-cluster envelopes' keys.
+_FULL_STRUCTURE = audit_managed.extend_structure(json.loads(_STRUCTURE))
+_S = json.dumps(_FULL_STRUCTURE).replace("'", "''")
+# AKS diagnostic records carry the Event in properties.log (a JSON string or object),
+# CloudWatch records in message, GKE entries in their own schema: unwrap them all.
+_UNWRAP = audit_managed.unwrap_sql(_S)
 
-
-_S = _STRUCTURE.replace("'", "''")
-# AKS diagnostic records carry the Event as a JSON string in properties.log,
-# CloudWatch records in message: decode that string as the record.
-_UNWRAP = f"""
-    SELECT line_no, line,
-        CASE wrap WHEN 1 THEN {_pointer_sql("/properties/log")}
-                  WHEN 2 THEN {_pointer_sql("/message")} ELSE locator END AS locator,
-        CASE wrap
-            WHEN 1 THEN CASE WHEN json_valid(e.properties.log)
-                             THEN json_transform(e.properties.log, '{_S}') END
-            WHEN 2 THEN CASE WHEN json_valid(e.message) THEN json_transform(e.message, '{_S}') END
-            ELSE e END AS e
-    FROM (
-        SELECT line_no, line, locator, e,
-            CASE WHEN e.category = 'kube-audit' AND e.properties.log IS NOT NULL THEN 1
-                 WHEN e.auditID IS NULL AND e.message IS NOT NULL THEN 2 ELSE 0 END AS wrap
-        FROM parsed
+# The responseObject is kept only where it tells the spec a workload ran with after a write
+# (docs/formats-runtime-flows-access.md): elsewhere it is bulk the checks never read.
+_WORKLOAD_RESOURCES = ", ".join(
+    f"'{r}'"
+    for r in (
+        "pods",
+        "deployments",
+        "statefulsets",
+        "daemonsets",
+        "replicasets",
+        "jobs",
+        "cronjobs",
     )
-"""
+)
 
 _COLUMNS = f"""
     ? AS source_sha256,
@@ -170,7 +181,17 @@ _COLUMNS = f"""
         WHEN e.objectRef.resource IN ('secrets', 'tokenreviews')
              OR e.objectRef.subresource = 'token' THEN NULL
         ELSE e.requestObject
-    END AS request_object
+    END AS request_object,
+    CASE
+        WHEN e.objectRef.resource IN ({_WORKLOAD_RESOURCES})
+             AND (e.objectRef.subresource IS NULL OR e.objectRef.subresource = 'scale')
+             AND e.verb IN ('create', 'update', 'patch')
+             AND e.stage = 'ResponseComplete'
+             AND json_type(e.responseObject) = 'OBJECT'
+        THEN CASE WHEN json_exists(e.responseObject, '$.metadata.managedFields')
+             THEN json_merge_patch(e.responseObject, '{{"metadata": {{"managedFields": null}}}}')
+             ELSE e.responseObject END
+    END AS response_object
 """
 
 _PROBLEM = f"""
@@ -187,14 +208,20 @@ _PROBLEM = f"""
 
 SPEC = RecordSpec(
     table="k8s_audit_events",
-    structure=json.loads(_STRUCTURE),
-    columns=_COLUMNS,
+    structure=_FULL_STRUCTURE,
+    columns=_COLUMNS + ", " + audit_managed.provider_columns(wrapped=True),
     problem=_PROBLEM,
+    skip="skip_reason",
     unwrap=_UNWRAP,
     stats="count(*), min(event_time), max(event_time)",
 )
 # Plain events need no unwrapping, which saves a struct copy per record.
-PLAIN_SPEC = dataclasses.replace(SPEC, unwrap=None)
+PLAIN_SPEC = dataclasses.replace(
+    SPEC,
+    unwrap=None,
+    skip="NULL",
+    columns=_COLUMNS + ", " + audit_managed.provider_columns(wrapped=False),
+)
 
 
 def _load(ctx: LoadContext) -> LoadStats:
@@ -205,17 +232,20 @@ def _load(ctx: LoadContext) -> LoadStats:
     and the file is read again with unwrapping, so a wrapper anywhere is
     still read and every reason is reported once.
     """
-    first = ctx.sniff.first_record if ctx.sniff.shape == "json-lines" else ctx.sniff.document
-    if _wrapped_event(first):
+    plain = ctx.sniff.shape == "json-lines" and not _wrapped_event(ctx.sniff.first_record)
+    if not plain:
         stored, time_min, time_max = load_json_records(ctx, SPEC)
-        return LoadStats(stored=stored, time_min=time_min, time_max=time_max)
-    stored, time_min, time_max = load_json_records(ctx, PLAIN_SPEC)
-    if ctx.bad_count or ctx.non_records:
-        ctx.con.execute("DELETE FROM k8s_audit_events WHERE source_sha256 = ?", [ctx.source.sha256])
-        ctx.bad.clear()
-        ctx.non_records.clear()
-        ctx.bad_count = 0
-        stored, time_min, time_max = load_json_records(ctx, SPEC)
+    else:
+        stored, time_min, time_max = load_json_records(ctx, PLAIN_SPEC)
+        if ctx.bad_count or ctx.non_records:
+            ctx.con.execute(
+                "DELETE FROM k8s_audit_events WHERE source_sha256 = ?", [ctx.source.sha256]
+            )
+            ctx.bad.clear()
+            ctx.non_records.clear()
+            ctx.bad_count = 0
+            stored, time_min, time_max = load_json_records(ctx, SPEC)
+    extract_admission(ctx)
     return LoadStats(stored=stored, time_min=time_min, time_max=time_max)
 
 
@@ -223,11 +253,11 @@ FORMATS = [
     Format(
         name="k8s-audit",
         family="runtime",
-        description="Kubernetes audit log: Event JSON lines, EventList, AKS/CloudWatch wrappers",
+        description="Kubernetes audit log: Event JSON lines, EventList; GKE, AKS, EKS (CloudWatch)",
         parser_version=PARSER_VERSION,
         matches=_matches,
         load=_load,
-        shapes=("json-lines", "json-document"),
+        shapes=("json-lines", "json-document", "yaml", "text"),
         prepare=_prepare,
     )
 ]

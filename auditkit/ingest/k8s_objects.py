@@ -5,7 +5,9 @@ Accepts single and multi-document YAML, JSON, ``kind: List`` and typed lists
 object. Field types are checked (verbs, resources and API groups must be lists
 of strings) so a YAML-1.1 surprise never turns into a wrong permission.
 ``metadata.managedFields`` is dropped and Secret ``data``/``stringData`` never
-reach the store.
+reach the store. ``snapshot_kinds`` records the kinds a file declares (a typed
+list's item kind, also when the list is empty) and holds, so an observed export
+with no NetworkPolicy is told apart from no NetworkPolicy export at all.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff, parse_time
 from auditkit.safeload import pointer
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 RBAC_KINDS = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
 
@@ -34,8 +36,8 @@ def _matches(sniff: Sniff) -> bool:
     return False
 
 
-def _objects(ctx: LoadContext) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield (locator, object), unwrapping lists."""
+def _objects(ctx: LoadContext, declared: dict[str, str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (locator, object), unwrapping lists; typed lists add their item kind."""
     if ctx.sniff.shape == "yaml":
         docs = [(f"doc:{n}#", doc) for n, doc in ctx.sniff.document]
     else:
@@ -50,6 +52,8 @@ def _objects(ctx: LoadContext) -> Iterator[tuple[str, dict[str, Any]]]:
             if not isinstance(items, list):
                 ctx.reject(prefix + "/items", "items is not a list")
                 continue
+            if kind != "List" and "apiVersion" in doc:
+                declared.setdefault(kind[: -len("List")], prefix)
             for index, item in enumerate(items):
                 yield prefix + pointer("items", index), item
         else:
@@ -104,7 +108,8 @@ def _load(ctx: LoadContext) -> LoadStats:
     policies: list[dict[str, Any]] = []
     others: list[dict[str, Any]] = []
     stats = LoadStats()
-    for loc, obj in _objects(ctx):
+    declared: dict[str, str] = {}
+    for loc, obj in _objects(ctx, declared):
         if not _is_object(obj):
             ctx.reject(loc, "not a Kubernetes object (apiVersion and kind required)")
             continue
@@ -250,6 +255,7 @@ def _load(ctx: LoadContext) -> LoadStats:
         except ValueError as exc:
             ctx.reject(loc, f"{kind}: {exc}")
             continue
+        declared.setdefault(kind, loc)
         stats.stored += 1
         stats.widen(base["created_at"])
     ctx.insert_rows("rbac_roles", roles)
@@ -258,6 +264,10 @@ def _load(ctx: LoadContext) -> LoadStats:
     ctx.insert_rows("service_accounts", accounts)
     ctx.insert_rows("network_policies", policies)
     ctx.insert_rows("k8s_objects", others)
+    ctx.insert_rows(
+        "snapshot_kinds",
+        [{"source_sha256": sha, "locator": loc, "kind": k} for k, loc in sorted(declared.items())],
+    )
     return stats
 
 

@@ -123,6 +123,7 @@ def _control(
         loc,
         "cis-benchmark",
         artifact_name=name or None,
+        scan_classes=["config"],
         node_type=text_or_none(control.get("node_type")),
         benchmark_version=text_or_none(control.get("version")),
     )

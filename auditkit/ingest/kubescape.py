@@ -118,6 +118,7 @@ def _load(ctx: LoadContext) -> LoadStats:
                 loc,
                 "k8s-resource",
                 artifact_name=resource_id,
+                scan_classes=["config"],
                 cluster_name=cluster,
                 **_identity(resource_id, obj),
             )

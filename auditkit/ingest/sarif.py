@@ -46,6 +46,9 @@ _KIND_STATUS = {
     "open": "warn",
     "fail": "fail",
 }
+_TABLE_CLASS = {"vulnerabilities": "vuln", "secret_findings": "secret", "config_findings": "config"}
+# Tools that run one kind of scan only: a run without results is a clean scan of that kind.
+_TOOL_CLASS = {"grype": "vuln", **{name: "secret" for name in SECRET_TOOLS}}
 _FIELD_RE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}):[ \t]*(.*?)\s*$", re.MULTILINE)
 
 
@@ -257,6 +260,9 @@ def _load(ctx: LoadContext) -> LoadStats:
         when = parse_time(invocation.get("startTimeUtc") or invocation.get("endTimeUtc"))
         rows = ScanRows(ctx, tool.lower(), scanner_version=version, scanned_at=when)
         scan_id = _run_scan(rows, run, run_loc)
+        # What the run examined: a dedicated scanner's own class, plus the classes of the
+        # results it carries (a clean Trivy run shows nothing: SARIF lists findings only).
+        classes = {_TOOL_CLASS[tool.lower()]} if tool.lower() in _TOOL_CLASS else set()
         rules = _Rules(run)
         results = run.get("results")
         if results is not None and not isinstance(results, list):
@@ -273,6 +279,8 @@ def _load(ctx: LoadContext) -> LoadStats:
                 continue
             table, row = _result_row(tool.lower(), run, result, rule, rule_id)
             rows.add(table, loc, scan_id, **row)
+            classes.add(_TABLE_CLASS[table])
+        rows.scans[-1]["scan_classes"] = sorted(classes)
         run_stats = rows.flush()
         stored.stored += run_stats.stored
         stored.widen(run_stats.time_min)

@@ -98,7 +98,12 @@ def _load(ctx: LoadContext) -> LoadStats:
     described = _described(doc)
     subjects = [as_dict(p) for p in packages or [] if _spdx_id(p) in described]
     subject_name = text_or_none(subjects[0].get("name")) if subjects else None
-    scan_id = rows.scan("#", "sbom", artifact_name=subject_name or text_or_none(doc.get("name")))
+    scan_id = rows.scan(  # SPDX 2.x has no vulnerability section: an inventory only
+        "#",
+        "sbom",
+        artifact_name=subject_name or text_or_none(doc.get("name")),
+        scan_classes=["sbom"],
+    )
     for index, package in enumerate(packages or []):
         loc = "#" + pointer("packages", index)
         if not isinstance(package, dict) or not text_or_none(package.get("name")):

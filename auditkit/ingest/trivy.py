@@ -75,6 +75,35 @@ def _is_legacy(doc: Any) -> bool:
 _Obj = dict[str, Any]
 _obj = as_dict
 
+# A Result without Class (early SchemaVersion 2, legacy): its class from the findings it carries.
+_FINDING_CLASS = (
+    ("Vulnerabilities", "vuln"),
+    ("Misconfigurations", "config"),
+    ("Secrets", "secret"),
+    ("Licenses", "license"),
+)
+_MODIFIED_CLASS = {"vulnerability": "vuln", "misconfiguration": "config", "secret": "secret"}
+
+
+def scan_classes(results: Any) -> list[str]:
+    """What a Trivy report shows was examined for one target, sorted: each Result's ``Class``
+    (os-pkgs and lang-pkgs mean package vulnerability detection ran, even when the Result lists
+    no vulnerability), else the kinds of finding the Result carries. A report without Results
+    shows nothing: Trivy does not record which scanners ran."""
+    found: set[str] = set()
+    for result in as_list(results):
+        result = _obj(result)
+        cls = result.get("Class")
+        if isinstance(cls, str) and cls:
+            found.add("license" if cls == "license-file" else cls.lower())
+            continue
+        found.update(name for key, name in _FINDING_CLASS if key in result)
+        for mod in as_list(result.get(_MODIFIED)):
+            name = _MODIFIED_CLASS.get(str(_obj(mod).get("Type") or "").lower())
+            if name:
+                found.add(name)
+    return sorted(found)
+
 
 class _Where(NamedTuple):
     """Where a finding sits: its scan, Result target, Result and Kubernetes resource."""
@@ -324,7 +353,10 @@ def _load_report(ctx: LoadContext) -> LoadStats:
     fields = _image_fields(meta, artifact)
     if kind != "image":
         fields.update(image_repo=None, image_tag=None, image_digest=None)
-    scan_id = col.scan("#", kind, db_built_at=None, artifact_name=artifact, **fields)
+    classes = scan_classes(doc.get("Results"))
+    scan_id = col.scan(
+        "#", kind, db_built_at=None, artifact_name=artifact, scan_classes=classes, **fields
+    )
     col.results(scan_id, doc.get("Results"), ("Results",), {})
     return col.flush()
 
@@ -332,7 +364,8 @@ def _load_report(ctx: LoadContext) -> LoadStats:
 def _load_legacy(ctx: LoadContext) -> LoadStats:
     doc = ctx.sniff.document
     col = _Collector(ctx, None, None)
-    scan_id = col.scan("#", "other", artifact_name=None)
+    # Trivy < 0.20 scanned for vulnerabilities only: a null document is a clean scan.
+    scan_id = col.scan("#", "other", artifact_name=None, scan_classes=["vuln"])
     col.results(scan_id, doc or [], (), {})
     return col.flush()
 
@@ -381,6 +414,7 @@ def _load_k8s(ctx: LoadContext) -> LoadStats:
                 k8s_kind=k8s["kind"],
                 k8s_name=k8s["name"],
                 scan_error=entry.get("Error") or None,  # not scanned: not the same as clean
+                scan_classes=scan_classes(entry.get("Results")),
                 **(image or {}),
             )
             col.results(scan_id, entry.get("Results"), (section, index, "Results"), k8s)

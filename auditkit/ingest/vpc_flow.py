@@ -1,8 +1,12 @@
 """AWS VPC Flow Logs (space-separated text), default v2 and custom formats.
 
 With a header line (S3 delivery) the header names the fields, in any order.
-Without one the layout is the default v2 format unless the user supplies the
-flow log's ``LogFormat`` (``--vpc-fields``): positions are never guessed.
+Without one the layout is the flow log's ``LogFormat`` when the user supplies
+it (``--vpc-fields``); otherwise the first line must fit one published layout
+exactly: the default v2 format, or AWS's all-fields v3, v4 or v5 layout (field
+count, version number, and the interface id, action and log status where that
+layout puts them). Any other headerless layout is refused rather than guessed;
+an all-fields layout read this way is reported in the ingest notes.
 Parsing is set-based in DuckDB: each line is split and cast in one statement,
 and the line number comes from insertion order.
 """
@@ -266,8 +270,34 @@ def _validity_sql(fields: list[str]) -> str:
     return f"CASE {whens} END"
 
 
-def _layout(ctx: LoadContext, fields: list[str] | None) -> tuple[list[str], int, str | None]:
-    """(field names, line number of the header or 0, header text or None)."""
+def _inferred_layout(tokens: list[str]) -> str | None:
+    """The all-fields preset (v3..v5) a headerless first line fits exactly, or None.
+
+    The count must match, the version must be the layout's own, and the tokens
+    that have a fixed shape must sit where the layout puts them.
+    """
+    for name in ("v3", "v4", "v5"):
+        layout = PRESETS[name]
+        if len(tokens) != len(layout) or tokens[0] != name[1:]:
+            continue
+        at = dict(zip(layout, tokens, strict=True))
+        shaped = (
+            at["interface-id"].startswith("eni-")
+            and at["action"] in _ACTIONS
+            and at["log-status"] in _STATUSES
+            and (at["vpc-id"] == "-" or at["vpc-id"].startswith("vpc-"))
+            and (at["subnet-id"] == "-" or at["subnet-id"].startswith("subnet-"))
+            and (at["type"] in ("-", "IPv4", "IPv6", "EFA"))
+        )
+        if shaped and (name == "v3" or at["region"] == "-" or "-" in at["region"]):
+            return name
+    return None
+
+
+def _layout(
+    ctx: LoadContext, fields: list[str] | None
+) -> tuple[list[str], int, str | None, str | None]:
+    """(field names, line number of the header or 0, header text or None, a note or None)."""
     tokens = _tokens(ctx.sniff)
     if is_header(tokens):
         row = first_row(
@@ -276,11 +306,19 @@ def _layout(ctx: LoadContext, fields: list[str] | None) -> tuple[list[str], int,
                 "WHERE line IS NOT NULL AND trim(line) <> '' AND line_no <= 10000"
             )
         )
-        return tokens, int(row[0]) if row and row[0] else 1, ctx.sniff.first_line.strip()
+        return tokens, int(row[0]) if row and row[0] else 1, ctx.sniff.first_line.strip(), None
     if fields:
-        return fields, 0, None
+        return fields, 0, None, None
     if len(tokens) == len(DEFAULT_V2) and tokens[0] == "2":
-        return DEFAULT_V2, 0, None
+        return DEFAULT_V2, 0, None, None
+    inferred = _inferred_layout(tokens)
+    if inferred is not None:
+        note = (
+            f"headerless flow log read as AWS's all-fields {inferred} layout: its "
+            f"{len(tokens)} fields, version {tokens[0]}, interface id, action and log status "
+            f"fit it exactly; pass --vpc-fields if the flow log's LogFormat differs"
+        )
+        return PRESETS[inferred], 0, None, note
     hint = next(
         (
             f" (its {len(tokens)} fields match the all-fields {name} layout: --vpc-fields {name})"
@@ -354,7 +392,7 @@ def load_with_fields(ctx: LoadContext, fields: list[str] | None) -> LoadStats:
     malformed line named. A header line repeated later (concatenated S3 objects)
     is skipped like the first.
     """
-    layout, header_line, header = _layout(ctx, fields)
+    layout, header_line, header, note = _layout(ctx, fields)
     unknown = [f for f in layout if f not in KNOWN_FIELDS]
     if unknown:
         raise InputError(f"unknown VPC flow log field {unknown[0]!r}", path=ctx.source.display)
@@ -401,7 +439,7 @@ def load_with_fields(ctx: LoadContext, fields: list[str] | None) -> LoadStats:
             [sha],
         )
     )
-    stats = LoadStats(stored=stored)
+    stats = LoadStats(stored=stored, notes=[note] if note else [])
     if row:
         stats.time_min, stats.time_max = row[0], row[1]
     return stats

@@ -11,7 +11,9 @@ fields and may write ``ts`` as epoch seconds or ISO 8601, even within one file.
 
 Mapping: ``conn_state`` REJ is denied; S0, SH, SHR and OTH (no proper
 handshake seen) are attempted; every other state is allowed. ``conn_state``
-itself goes to ``verdict_raw``. Parsing is set-based in DuckDB.
+itself goes to ``verdict_raw``; ``history`` goes to ``conn_history`` (the
+network checks read from it who opened the connection). Parsing is set-based
+in DuckDB.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from auditkit.ingest.jsonlines import (
 )
 from auditkit.store import first_row
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 FIELDS = (
     "ts",
@@ -50,6 +52,7 @@ FIELDS = (
     "orig_bytes",
     "resp_bytes",
     "conn_state",
+    "history",
     "orig_pkts",
     "resp_pkts",
     "orig_ip_bytes",
@@ -117,7 +120,8 @@ def _columns(tok: Tok) -> str:
              WHEN {state} IN {_ATTEMPTED} THEN 'attempted' ELSE 'allowed' END AS action,
         {state} AS verdict_raw,
         {col("service")} AS service,
-        {col("uid")} AS flow_id
+        {col("uid")} AS flow_id,
+        {col("history")} AS conn_history
     """
 
 
@@ -323,12 +327,16 @@ def is_conn_record(obj: object) -> bool:
 
 
 def _tsv_header_is_conn(head: str) -> bool:
+    """The header block's #path/#fields, split on the #separator the first line declares."""
     path, fields = None, []
+    separator = "\t"
     for line in head.splitlines()[:50]:
-        if line.startswith("#path"):
-            path = line[5:].strip()
+        if line.startswith("#separator"):
+            separator = _unescape(line[len("#separator") :].strip(" ")) or "\t"
+        elif line.startswith("#path"):
+            path = line[5:].strip().lstrip(separator).strip()
         elif line.startswith("#fields"):
-            fields = line[7:].split()
+            fields = [f.strip() for f in line[7:].split(separator) if f.strip()]
             break
     if not fields or "ts" not in fields or "id.orig_h" not in fields:
         return False

@@ -460,7 +460,10 @@ def load_run(
                 compensating_control=row["compensating_control"],
                 customized_approach=row["customized_approach"],
                 checks=req_checks,
-                manual=(row["requirement"] in manual_ids) if framework else not row["checks"],
+                # partly manual requirements with checks are shown with their checks' evidence
+                manual=(row["requirement"] in manual_ids and not row["checks"])
+                if framework
+                else not row["checks"],
                 attestations=[
                     a for a in attestations if a.get("requirement") == row["requirement"]
                 ],

@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS sources (
     path            VARCHAR NOT NULL,     -- path as given on the command line
     size_bytes      BIGINT NOT NULL,
     format          VARCHAR NOT NULL,     -- detected (or forced) format name, e.g. trivy-json
-    family          VARCHAR NOT NULL,     -- scans | runtime | flows | access
+    family          VARCHAR NOT NULL,     -- scans | runtime | flows | access | policy | cloud
     parser_version  VARCHAR NOT NULL,
     compressed      BOOLEAN NOT NULL,     -- gzip on disk
     ingested_at     TIMESTAMP NOT NULL,   -- wall clock of the ingest (UTC)

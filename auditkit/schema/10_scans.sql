@@ -96,6 +96,11 @@ ALTER TABLE scans ADD COLUMN IF NOT EXISTS cluster_name VARCHAR;       -- Kubern
 ALTER TABLE scans ADD COLUMN IF NOT EXISTS node_type VARCHAR;          -- kube-bench node type: master | etcd | controlplane | node | policies
 ALTER TABLE scans ADD COLUMN IF NOT EXISTS benchmark_version VARCHAR;  -- CIS benchmark version a cis-benchmark scan applied (kube-bench Controls[].version)
 ALTER TABLE scans ADD COLUMN IF NOT EXISTS scan_error VARCHAR;         -- the scanner's own error for this target (trivy k8s Resources[].Error): not scanned, not clean
+-- What the report shows was examined for this target (docs/formats-scans.md): os-pkgs, lang-pkgs
+-- (Trivy package vulnerability detection), vuln (vulnerability matching, OS/language split not
+-- stated: Grype, CycloneDX vulnerabilities, SARIF vulnerability results), config, secret, license,
+-- custom, sbom (a component inventory). NULL for rows stored before the column existed.
+ALTER TABLE scans ADD COLUMN IF NOT EXISTS scan_classes VARCHAR[];
 
 ALTER TABLE vulnerabilities ADD COLUMN IF NOT EXISTS severity_source VARCHAR;  -- whose rating gave severity: nvd, ghsa, a distro, security-severity, level
 ALTER TABLE vulnerabilities ADD COLUMN IF NOT EXISTS analysis_state VARCHAR;   -- VEX / triage state as the report asserts it (CycloneDX analysis.state, Trivy modified-finding Status)

@@ -28,6 +28,12 @@ CREATE TABLE IF NOT EXISTS k8s_audit_events (
     cluster           VARCHAR
 );
 
+-- Added after the first release (ALTER keeps existing stores in step): the API server's response
+-- to a write of a workload (pods, deployments, statefulsets, daemonsets, replicasets, jobs,
+-- cronjobs, and their scale subresource) at RequestResponse level, managedFields removed; NULL
+-- for every other request.
+ALTER TABLE k8s_audit_events ADD COLUMN IF NOT EXISTS response_object JSON;
+
 CREATE TABLE IF NOT EXISTS runtime_alerts (
     source_sha256  VARCHAR NOT NULL,
     locator        VARCHAR NOT NULL,

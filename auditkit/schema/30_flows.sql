@@ -41,3 +41,4 @@ CREATE TABLE IF NOT EXISTS flows (
 -- Added after the first release: ALTER keeps existing stores in step (idempotent).
 ALTER TABLE flows ADD COLUMN IF NOT EXISTS flow_id VARCHAR;   -- Zeek uid, Hubble flow uuid
 ALTER TABLE flows ADD COLUMN IF NOT EXISTS policies JSON;     -- Hubble {ingress,egress}_{allowed,denied}_by as written
+ALTER TABLE flows ADD COLUMN IF NOT EXISTS conn_history VARCHAR; -- Zeek history (who sent SYN, SYN-ACK...) as written

@@ -86,3 +86,13 @@ CREATE TABLE IF NOT EXISTS users (
     role          VARCHAR,
     k8s_username  VARCHAR
 );
+
+-- The object kinds each access file declares or holds: the item kind of a typed list
+-- (NetworkPolicyList -> NetworkPolicy), even when the list is empty, and the kind of every object.
+-- An observed export that lists no object of a kind is evidence that none existed, which is not
+-- the same as having no export of that kind.
+CREATE TABLE IF NOT EXISTS snapshot_kinds (
+    source_sha256 VARCHAR NOT NULL,
+    locator       VARCHAR NOT NULL,       -- the list or object declaring the kind
+    kind          VARCHAR NOT NULL
+);

@@ -1,10 +1,16 @@
 -- Shared by the secret checks: one row per scanned target that was searched for hard-coded
 -- secrets, at any date (checks choose their window), with the artifact it examined.
--- A target was searched for secrets when it is a Trivy image, filesystem, repository or VM scan
--- (Trivy's default scanners include secrets), a trivy k8s image scan, a run of a dedicated secret
--- scanner (gitleaks, trufflehog, detect-secrets, ggshield, secretlint, talisman), or any report
--- that carries secret findings. Targets the scanner could not scan, and reports without a scan
--- time, are left out.
+-- A target was searched for secrets when its report shows the secret scanner ran (scan_classes
+-- includes secret: a Trivy Result of Class secret, a SARIF secret result, or any run of a
+-- dedicated secret scanner: gitleaks, trufflehog, detect-secrets, ggshield, secretlint,
+-- talisman), or when it is a Trivy image, filesystem, repository or VM target whose report shows
+-- Trivy's default scanners ran (package vulnerability results: Trivy runs its vulnerability and
+-- secret scanners by default, writes no Result for a clean secret search and does not record
+-- which scanners ran). A configuration- or licence-only Trivy report (trivy k8s run for
+-- misconfigurations, --scanners misconfig) chose its scanners and shows no secret search; a
+-- Trivy report with no Result shows nothing. Targets the scanner could not scan, and reports
+-- without a scan time, are left out. Rows stored before scan_classes existed (NULL) keep the
+-- earlier rule: any Trivy image, filesystem, repository or VM target.
 -- artifact: for an image, the repository (normalised as in image_scans) and its digest, else its
 -- tag; for anything else, the scan kind and the name the scanner gave it; a report that names no
 -- target (a bare SARIF run) is named by its scanner and file: "<scanner> run <sha256 prefix><locator>".
@@ -28,7 +34,9 @@ SELECT
     EXISTS (SELECT 1 FROM scope_images p
             WHERE s.repo GLOB p.pattern OR s.image_repo GLOB p.pattern) AS matches_cde_image
 FROM s
-WHERE (s.scan_format IN ('trivy-json', 'trivy-k8s-json')
-       AND s.scan_kind IN ('image', 'filesystem', 'repository', 'vm'))
+WHERE list_contains(s.scan_classes, 'secret')
+   OR (s.scan_format IN ('trivy-json', 'trivy-k8s-json')
+       AND s.scan_kind IN ('image', 'filesystem', 'repository', 'vm')
+       AND (list_has_any(s.scan_classes, ['os-pkgs', 'lang-pkgs', 'vuln']) OR s.scan_classes IS NULL))
    OR s.scanner IN ('gitleaks', 'trufflehog', 'detect-secrets', 'ggshield', 'secretlint', 'talisman')
    OR EXISTS (SELECT 1 FROM secret_findings f WHERE f.scan_id = s.scan_id)

@@ -1,7 +1,7 @@
 -- Shared by the hardening checks: the in-scope workloads of workload_containers, one row per
 -- container, each workload judged once and only if it could run in the period.
--- Depends on workload_containers, which is staged first because libraries are staged in name
--- order ("workload_containers" sorts before "workload_containers_in_scope").
+-- Reads workload_specs (the spec in force on the as-of date, and how it was established) and
+-- workload_containers; libraries are staged after the libraries they name.
 --
 -- Workloads: objects created by a controller are reported under the controller at the top of
 -- their chain (workload, workload_kind, workload_name), found from metadata.ownerReferences
@@ -12,36 +12,23 @@
 --     creation, belongs to CronJob <c> (the name the CronJob controller gives its Jobs);
 --   * otherwise the owner itself, and its own owner when its spec is on record.
 -- Each workload takes the containers of the most recent spec on record among it and the objects
--- it created; spec_of names that object. This also keeps changes made by kubectl apply in view:
--- a patch is not a full spec, so workload_containers keeps the owner's older spec, but the
--- ReplicaSet or Pod the controller then creates carries the new template.
+-- it created; spec_of names that object. A patched controller's spec is itself on record
+-- (workload_spec_history replays patches), so the newest of the controller's spec and its
+-- objects' is judged; when that newest spec is unknown, so is the workload's (spec_known false).
 -- Deletions: a workload whose top object (or namespace) was deleted with a 2xx response after its
 -- latest spec and before the period started did not exist in the period; it is left out.
 -- zone: 'cde' when the namespace is a CDE namespace or any container runs an image matching a CDE
 -- image pattern; 'connected' for a connected namespace. Workloads in no zone, or whose namespace
 -- is unknown, are left out.
 -- mounted_host_paths: the hostPath volumes this container mounts (host_paths lists the pod's).
-WITH specs AS (
-    SELECT workload, any_value(namespace) AS namespace, any_value(spec_time) AS spec_time,
-        any_value(source_sha256) AS source_sha256, any_value(locator) AS locator,
-        any_value(json_extract_string(labels, '$."pod-template-hash"')) AS template_hash
-    FROM workload_containers
-    WHERE namespace IS NOT NULL
-    GROUP BY workload
-),
-objects AS (
-    SELECT s.*, e.resource,
-        CASE e.resource
-            WHEN 'pods' THEN json_extract(e.request_object, '$.spec')
-            WHEN 'cronjobs' THEN json_extract(e.request_object, '$.spec.jobTemplate.spec.template.spec')
-            ELSE json_extract(e.request_object, '$.spec.template.spec')
-        END AS pod_spec,
-        list_filter(coalesce(from_json(json_extract(e.request_object, '$.metadata.ownerReferences'),
-                                       '[{"kind": "VARCHAR", "name": "VARCHAR", "controller": "BOOLEAN"}]'),
-                             []), lambda r: r.controller AND r.kind IS NOT NULL AND r.name IS NOT NULL)[1]
-            AS owner
-    FROM specs s
-    JOIN k8s_audit_events e USING (source_sha256, locator)
+WITH objects AS (
+    SELECT s.workload, s.namespace, s.spec_time, s.source_sha256, s.locator, s.owner,
+        coalesce(s.pod_spec, s.last_known_pod_spec) AS pod_spec,
+        json_extract_string(s.labels, '$."pod-template-hash"') AS template_hash,
+        s.deleted_at
+    FROM workload_specs s
+    WHERE s.namespace IS NOT NULL
+      AND s.workload IN (SELECT workload FROM workload_containers)
 ),
 step AS (
     SELECT o.*,
@@ -113,9 +100,13 @@ members AS (
     SELECT w.* EXCLUDE (workload, workload_kind, workload_name),
         l.root AS workload, split_part(l.root, '/', 2) AS workload_kind,
         split_part(l.root, '/', 3) AS workload_name, w.workload AS spec_of,
-        coalesce(m.mounted_host_paths, []::VARCHAR[]) AS mounted_host_paths,
+        CASE WHEN w.spec_known THEN coalesce(m.mounted_host_paths, []::VARCHAR[]) END
+            AS mounted_host_paths,
+        -- an unknown spec is placed by the images it last ran
         bool_or(EXISTS (SELECT 1 FROM scope_images p
-                        WHERE w.image GLOB p.pattern OR w.image_repo GLOB p.pattern))
+                        WHERE w.known_image GLOB p.pattern
+                           OR regexp_replace(regexp_replace(w.known_image, '@sha256:[0-9a-f]+$', ''),
+                                             ':[^:/]+$', '') GLOB p.pattern))
             OVER (PARTITION BY l.root) AS cde_image
     FROM workload_containers w
     JOIN live l USING (workload, source_sha256, locator)

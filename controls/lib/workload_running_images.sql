@@ -1,61 +1,59 @@
 -- Shared by the checks that start from what ran: one row per (image repository, namespace) seen
--- running between the look-back start and the as-of date. (Named to sort after
--- workload_containers, which it reads: libraries are built in name order.)
+-- running between the look-back start and the as-of date.
 -- Two sources of evidence:
---   * the Kubernetes audit log, through workload_containers (the containers of each workload's
---     latest accepted spec on or before the as-of date). A workload runs from its spec until the
---     API accepts a delete of the same workload (namespace, kind, name), or to the as-of date:
---     a spec submitted before the assessment period still runs in it (in_period), and one
---     deleted before the period began is kept for the look-back (in_period false). A latest
---     spec scaled to zero replicas counts as a delete at its own time;
+--   * the workloads' specs over time (workload_spec_history: creates, updates, patches applied,
+--     the scale subresource, dated snapshots). Every image of a spec ran from the moment that spec
+--     (or a replica count above zero) took effect until the next change, a delete, or the as-of
+--     date: an image replaced during the period by kubectl set image ran until the patch, and the
+--     new one from then on. A segment with zero replicas runs nothing (a ReplicaSet a rollout
+--     scaled down, a Deployment scaled to zero); an unknown replica count counts as running.
+--     While a spec is unknown (a change the audit log does not show), the images it last ran are
+--     kept as running: what replaced them is unknown, never read as "nothing ran";
 --   * runtime alerts (Falco): the image of the container that raised an alert, at the alert time
 --     (Falco's container.image.repository has no tag; a tag or digest, if present, is dropped).
 -- Zones: cde (a CDE namespace, or the repository matches a declared CDE image pattern),
 -- connected (a connected namespace), out_of_scope (another namespace), unknown (no namespace:
 -- a container outside Kubernetes, seen only by the runtime sensor).
 -- image_repo is normalised as in image_scans (docker.io/library/nginx is "nginx").
--- Known gaps: only each workload's latest spec is read, so an image that was replaced during
--- the period by another repository shows only through runtime alerts; a Deployment changed by
--- kubectl apply (a patch, not a full spec) keeps its older spec here beside the ReplicaSet that
--- carries the new one, so its old image still counts as running; pods created from a
--- generateName are keyed by the prefix, their deletes (full names) do not match, so such pods
--- count as running until the as-of date; specs older than the look-back are not seen.
+-- Known gaps: pods created from a generateName and logged without their name are keyed by the
+-- prefix, so their deletes (full names) do not match and such pods count as running until the
+-- as-of date; specs older than the look-back are not seen.
 WITH cde_ns AS (SELECT namespace FROM scope_namespaces WHERE zone = 'cde'),
 conn_ns AS (SELECT namespace FROM scope_namespaces WHERE zone = 'connected'),
-deletes AS (
-    SELECT namespace, name, event_time,
-        CASE resource WHEN 'pods' THEN 'Pod' WHEN 'deployments' THEN 'Deployment'
-            WHEN 'statefulsets' THEN 'StatefulSet' WHEN 'daemonsets' THEN 'DaemonSet'
-            WHEN 'replicasets' THEN 'ReplicaSet' WHEN 'jobs' THEN 'Job'
-            WHEN 'cronjobs' THEN 'CronJob' END AS kind
-    FROM k8s_audit_events
-    WHERE verb = 'delete' AND subresource IS NULL AND stage = 'ResponseComplete'
-      AND response_code BETWEEN 200 AND 299 AND name IS NOT NULL
-      AND resource IN ('pods', 'deployments', 'statefulsets', 'daemonsets', 'replicasets',
-                       'jobs', 'cronjobs')
-      AND event_time >= $lookback_start AND event_time < $as_of + INTERVAL 1 DAY
+segments AS (
+    SELECT h.*,
+        -- the spec whose images ran: the known spec, or the last known one while unknown
+        last_value(CASE WHEN h.spec_state = 'known' THEN h.pod_spec END IGNORE NULLS)
+            OVER (PARTITION BY h.workload ORDER BY h.valid_from, h.spec_time
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ran_spec
+    FROM workload_spec_history h
 ),
 specs AS (
-    SELECT c.*,
-        -- A latest spec with zero replicas runs nothing from then on: the old ReplicaSets a
-        -- Deployment keeps after a rollout are scaled to zero this way.
-        coalesce((SELECT min(d.event_time) FROM deletes d
-                   WHERE d.namespace = c.namespace AND d.kind = c.workload_kind
-                     AND d.name = c.workload_name AND d.event_time >= c.spec_time),
-                 CASE WHEN TRY_CAST(json_extract(e.request_object, '$.spec.replicas') AS BIGINT) = 0
-                      THEN c.spec_time END) AS deleted_at
-    FROM workload_containers c
-    LEFT JOIN k8s_audit_events e USING (source_sha256, locator)
-    WHERE c.image_repo IS NOT NULL AND c.image_repo <> ''
+    -- cited: the record that started the segment (a spec change, or a scale-up)
+    SELECT s.workload, s.namespace, s.valid_from, s.valid_to, s.spec_time,
+        s.change_sha256 AS source_sha256, s.change_locator AS locator,
+        json_extract_string(c, '$.image') AS image
+    FROM segments s,
+        unnest(list_concat(
+            coalesce(from_json(json_extract(s.ran_spec, '$.containers'), '["JSON"]'), []),
+            coalesce(from_json(json_extract(s.ran_spec, '$.initContainers'), '["JSON"]'), [])))
+            AS u(c)
+    WHERE s.spec_state IN ('known', 'unknown') AND s.replicas IS DISTINCT FROM 0
 ),
 evidence AS (
-    SELECT image_repo AS repo_reported, namespace, workload, image_digest, image AS image_ref,
-        'k8s-audit' AS evidence_source,
-        spec_time AS seen_from, coalesce(deleted_at, spec_time) AS seen_to,
-        deleted_at IS NULL AS running_at_as_of,
-        deleted_at IS NULL OR deleted_at >= $period_start AS in_period,
-        spec_time AS evidence_at, source_sha256, locator
+    SELECT
+        regexp_replace(regexp_replace(image, '@sha256:[0-9a-f]+$', ''), ':[^:/]+$', '')
+            AS repo_reported,
+        namespace, workload,
+        nullif(regexp_extract(image, '@(sha256:[0-9a-f]+)$', 1), '') AS image_digest,
+        image AS image_ref, 'k8s-audit' AS evidence_source,
+        valid_from AS seen_from,
+        coalesce(valid_to, valid_from) AS seen_to,
+        valid_to IS NULL AS running_at_as_of,
+        valid_to IS NULL OR valid_to >= $period_start AS in_period,
+        valid_from AS evidence_at, source_sha256, locator
     FROM specs
+    WHERE image IS NOT NULL AND image <> ''
     UNION ALL
     SELECT
         regexp_replace(regexp_replace(image, '@sha256:[0-9a-f]+$', ''), ':[^:/]+$', ''),
@@ -66,7 +64,7 @@ evidence AS (
         event_time, source_sha256, locator
     FROM runtime_alerts
     WHERE image IS NOT NULL AND image <> '' AND NOT starts_with(image, 'sha256:')
-      AND event_time >= $lookback_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $lookback_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 placed AS (
     SELECT e.*,

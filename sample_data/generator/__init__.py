@@ -24,7 +24,7 @@ def build(out_dir: str, seed: int = DEFAULTS["seed"], scale: float = 1.0,
           flows: int | None = None, audit_events: int | None = None,
           gzip_logs: bool = True) -> dict:
     """Write the whole environment under ``out_dir``; returns the file manifest."""
-    from . import access, audit, falco, ground_truth, scans, workspace
+    from . import access, admission, audit, falco, ground_truth, scans, workspace
     from . import flows as flow_logs
 
     def scaled(key: str) -> int:
@@ -42,6 +42,8 @@ def build(out_dir: str, seed: int = DEFAULTS["seed"], scale: float = 1.0,
     flow_logs.write_all(out, seed, q3_flows, scaled("q2_flows"), scaled("hubble_flows"),
                         strict=flows is not None)
     workspace.write_all(out)
+    admission.write_policy(out)
+    admission.write_cloud(out)
     counts = {
         "audit_events_q3": audit_stats["q3"]["lines"],
         "audit_events_q2": audit_stats["q2"]["lines"],

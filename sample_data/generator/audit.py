@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 from datetime import date
 
-from . import rbac, timeline
+from . import rbac, spec_patch, timeline
 from .audit_events import (
     AGENTS,
     GAP,
@@ -376,11 +376,13 @@ def background_day(bg: Background, day: date, quota: int, thin: bool = False) ->
 
 def write_period(out: Output, seed: int, label: str, start: date, end: date, total: int,
                  story, files: str, last_seen: dict[str, dict[str, str]], thin: bool = False,
-                 strict: bool = False) -> dict:
+                 strict: bool = False, added: list[dict] | None = None) -> dict:
     """Write one period; ``files`` is 'monthly' or a single relative path stem.
 
     ``last_seen`` maps each access snapshot date to username -> last event time on or before
-    that day; it is updated with this period's events.
+    that day; it is updated with this period's events. ``added``: scenario events written after
+    the first release, each taking the place of one RequestReceived duplicate line of its day's
+    background, so the rest of the log (and the background's random stream) is unchanged.
     """
     sc = Scenario(seed, label, start, end)
     pod_events(sc, timeline.lives())
@@ -388,6 +390,10 @@ def write_period(out: Output, seed: int, label: str, start: date, end: date, tot
     by_day: dict[str, list[dict]] = {}
     for ev in sc.events:
         by_day.setdefault(ev["stageTimestamp"][:10], []).append(ev)
+    displaced: dict[str, int] = {}
+    for ev in added or []:
+        by_day.setdefault(ev["stageTimestamp"][:10], []).append(ev)
+        displaced[ev["stageTimestamp"][:10]] = displaced.get(ev["stageTimestamp"][:10], 0) + 1
     n_days = (end - start).days + 1
     if total < len(sc.events) and not strict:
         total = len(sc.events)
@@ -400,7 +406,16 @@ def write_period(out: Output, seed: int, label: str, start: date, end: date, tot
     counts: dict[str, int] = {}
     for i, day in enumerate(days(start, end)):
         quota = spread(background, n_days, i)
-        evs = by_day.get(day.isoformat(), []) + background_day(bg, day, quota, thin)
+        bg_lines = background_day(bg, day, quota, thin)
+        for _ in range(displaced.get(day.isoformat(), 0)):
+            # a duplicate line first (its request keeps its ResponseComplete line); at tiny
+            # volumes, any background line of the day
+            dups = [k for k, ev in enumerate(bg_lines) if ev["stage"] == "RequestReceived"]
+            if dups or bg_lines:
+                del bg_lines[dups[-1] if dups else -1]
+            elif strict:
+                raise ValueError(f"{label}: too few audit events on {day} for the story")
+        evs = by_day.get(day.isoformat(), []) + bg_lines
         evs.sort(key=stage_ts)
         key = day.isoformat()[:7] if files == "monthly" else "all"
         if key not in writers:
@@ -422,7 +437,8 @@ def write_period(out: Output, seed: int, label: str, start: date, end: date, tot
     for rel, w in writers.values():
         w.close()
         out.record(rel, "k8s-audit-jsonl", counts[rel])
-    return {"scenario_lines": len(sc.events), "lines": sum(counts.values()), "files": counts,
+    return {"scenario_lines": len(sc.events) + len(added or []), "lines": sum(counts.values()),
+            "files": counts,
             "_events": sc.events}
 
 
@@ -440,8 +456,13 @@ def write_all(out: Output, seed: int, q3_events: int, q2_events: int,
     stats["q2"] = write_period(out, seed, "2026-q2", Q2[0], Q2[1], q2_events, q2_story,
                                "monthly", seen)
     stats["q3"] = write_period(out, seed, "2026-q3", Q3[0], Q3[1], q3_events, q3_story,
-                               "monthly", seen, strict=strict)
-    write_other_shapes(out, stats["q3"].pop("_events"))
+                               "monthly", seen, strict=strict,
+                               added=spec_patch.q3_events(seed))
+    q3_story_events = stats["q3"].pop("_events")
+    write_other_shapes(out, q3_story_events)
+    from .audit_relay import write as write_admin_relay  # imports this module: load it late
+
+    write_admin_relay(out, q3_story_events)
     stats["q2"].pop("_events")
     stats["archive"].pop("_events")
     last = {snapshot: {name: stamp[:19] + "Z" for name, stamp in names.items()}

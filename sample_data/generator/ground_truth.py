@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from . import spec_patch
 from .specs import violations
 from .util import Output
 from .world import DEBUG_POD, SANDBOX_PRIV_POD, WORKLOADS
@@ -37,6 +38,14 @@ NETPOL = ("access/2026-09-30/networkpolicy/prod-eu1-networkpolicies-2026-09-30.y
 USERS = ("access/2026-09-30/users.csv", "access/2026-06-30/users.csv")
 ATT = "workspace/attestations/"
 FALCO = "runtime/falco/"
+POLICY = ("policy/2026-09-30/kyverno-clusterpolicies-2026-09-30.yaml",
+          "policy/2026-09-30/kyverno-policyreports-2026-09-30.yaml",
+          "policy/2026-09-15/kyverno-policyreports-2026-09-15.yaml",
+          "policy/2026-09-30/prod-eu1-namespaces-2026-09-30.yaml")
+CLOUD = ("cloud/2026-09-28/prowler-output-111122223333-20260928054217.ocsf.json",
+         "cloud/2026-09-28/prowler-output-444455556666-20260928061003.ocsf.json",
+         "cloud/2026-09-28/securityhub-findings-2026-09-28.json")
+RELAY_ADMIN = "runtime/k8s-audit/relay/soc-relay-kube-audit-admin-2026-q3.jsonl"
 
 SCENARIOS = [
     # ---------------------------------------------------------------- vulnerability management
@@ -270,8 +279,11 @@ SCENARIOS = [
        "pass", "pass", [ATT + "access-reviews.yaml"], ""),
     gt("GT-57", ["1.2.7"], "six-monthly NSC reviews", "2025-11-30, 2026-05-28", "pass", "pass",
        [ATT + "nsc-reviews.yaml"], ""),
-    gt("GT-58", ["12.5.2.1"], "six-monthly scope confirmation", "2025-12-20, 2026-06-30", "pass",
-       "pass", [ATT + "scope-confirmations.yaml"], ""),
+    gt("GT-58", ["12.5.2.1"], "six-monthly scope confirmation", "2025-12-20, 2026-06-30", "fail",
+       "fail", [ATT + "scope-confirmations.yaml"],
+       "192 days between the confirmations: the second was due by 2026-06-20 (six months after "
+       "2025-12-20), so 12.5.2.1 (service providers, at least every six months) is not met in "
+       "either run's 12-month look-back; the annual 12.5.2 is."),
     gt("GT-59", ["1.3.3"], "wireless", "no wireless networks", "not_applicable",
        "not_applicable", [ATT + "not-applicable.yaml"], ""),
     gt("GT-60", ["12.5.1"], "undeclared namespace holding a cluster-admin identity",
@@ -294,6 +306,102 @@ SCENARIOS = [
        "not_applicable", [*USERS, AUDIT + "2026-q3/"],
        "absent from the 2026-06-30 inventory; in the 2026-09-30 one with MFA and CDE access "
        "through payments-oncall."),
+    # ---------------------------------------------------------------- changed only by patch
+    gt("GT-64", ["2.2.6"], "privileged flag added to a connected CronJob by a patch",
+       "monitoring/CronJob/rules-check (container promtool)", "fail", "not_applicable",
+       [AUDIT + "2026-q3/prod-eu1-audit-2026-09.jsonl.gz"],
+       f"created by Argo CD with server-side apply on {spec_patch.CREATED[:10]} (response 201, "
+       "hardened); bob's `kubectl patch` (strategic merge) at "
+       f"{spec_patch.PATCHED[11:19]}Z adds privileged: true to container promtool. Batch writes "
+       "are logged at Request level: no responseObject, and the next run (2026-10-01) is after "
+       "the as-of date, so no Job or Pod shows the new template; only applying the patch to the "
+       "apply configuration does."),
+    # ---------------------------------------------------------------- admission control and images
+    gt("GT-65", ["2.2.1", "2.2.6"], "admission control enforces after the Kyverno rollout",
+       "namespaces payments, card-vault, checkout-web, ingress-nginx, monitoring, logging, falco",
+       "pass", "fail", [*POLICY, AUDIT + "2026-q2/"],
+       "Kyverno ClusterPolicies restrict-image-registries and require-image-digest (Enforce, the "
+       "seven namespaces) and disallow-privileged-containers (Enforce, not the agent namespaces) "
+       "since 2026-09-01; Pod Security labels are audit/warn only. In Q2 the only admission "
+       "evidence is the API server's enforce-policy privileged:latest on pod creates: nothing "
+       "enforced."),
+    gt("GT-66", ["2.2.1", "2.2.6"], "connected namespace without any enforcing admission policy",
+       "namespace kube-system", "fail", "fail", [*POLICY],
+       "excluded from every Kyverno policy and without Pod Security labels."),
+    gt("GT-67", ["2.2.1", "2.2.6"], "workloads failing an audit-mode admission policy for weeks",
+       "checkout-web/Deployment/checkout-web, card-vault/StatefulSet/card-vault-db "
+       "(require-run-as-nonroot)", "fail", "not_applicable", [*POLICY],
+       "failing in the 2026-09-15 and 2026-09-30 reports: 15 days old on 2026-09-30 (the same "
+       "specs as GT-14 and GT-15). No policy report exists before 2026-09-15."),
+    gt("GT-68", ["2.2.1"], "image from a non-approved registry ran in the CDE",
+       "payments/Pod/payments-debug (docker.io/bitnami/kubectl:1.30.2)", "fail", "not_applicable",
+       [AUDIT + "2026-q3/", "workspace/auditkit.toml"],
+       "docker.io/bitnami is not among [images] approved_registries; the pod ran on 2026-08-11, "
+       "before Kyverno's registry policy (which would have refused it)."),
+    gt("GT-69", ["2.2.1"], "running images admitted despite a failing admission policy",
+       "checkout-web/Deployment/checkout-web, card-vault/StatefulSet/card-vault-db", "fail", "fail",
+       [*POLICY, AUDIT + "2026-q3/"],
+       "approved registries and digests, but the current reports fail both on "
+       "require-run-as-nonroot (audit mode). In Q2 no admission control enforced anything, so "
+       "every in-scope image fails there (GT-70)."),
+    gt("GT-70", ["2.2.1"], "approved, digest-pinned images under enforced admission control",
+       "payments-api, payments-cache, card-vault, checkout-static, ingress-nginx-controller, "
+       "prometheus, node-exporter, fluent-bit, falco", "pass", "fail",
+       [*POLICY, AUDIT + "2026-q3/", AUDIT + "2026-q2/"],
+       "every reference is repo:tag@sha256 from an approved registry; Q2 fails because no "
+       "admission control enforced anything before 2026-09-01."),
+    # ---------------------------------------------------------------- separation of duties
+    gt("GT-71", ["6.5.4"], "developer with exec rights in the CDE used them",
+       "erin@northwind.example (RoleBinding payments/payments-exec-erin; sessions 2026-07-17, "
+       "2026-09-02)", "fail", "pass", [RBAC[0], AUDIT + "2026-q3/", RELAY_ADMIN],
+       "erin is in northwind:developers (declared in [identities] developers). The binding was "
+       "created 2026-07-09, after the Q2 export; two exec sessions into payments-api pods, each "
+       "logged as ResponseStarted and ResponseComplete and repeated in the AKS relay: two "
+       "sessions, not eight lines."),
+    gt("GT-72", ["6.5.4"], "developers hold only read access in production",
+       "northwind:developers (developers-view, checkout-web), grace@ and kate@northwind.example",
+       "pass", "pass", [*RBAC, AUDIT + "2026-q3/"],
+       "developers-edit is in the out-of-scope dev-sandbox; grace's exec into card-vault-db was "
+       "refused (403, GT-43); kate's requests to CDE namespaces were all refused."),
+    # ---------------------------------------------------------------- audit trail
+    gt("GT-73", ["10.2.1", "10.2.1.2", "10.2.1.7"], "CDE audit trail lost during the logging gap",
+       "payments and card-vault, 2026-08-14", "fail", "pass", [AUDIT + "2026-q3/"],
+       "the planted gap (GT-20) leaves container starts, stops and sessions in both CDE "
+       "namespaces unrecorded that day; every other CDE namespace-day passes, and every shell "
+       "the runtime sensor saw in a CDE pod has its exec request."),
+    # ---------------------------------------------------------------- secrets at run time
+    gt("GT-74", ["7.2.2"], "people reading CDE Secrets they are not declared consumers of",
+       "dave (card-vault/*, card-vault/kek-wrapping, payments/payments-db-credentials), henry "
+       "(payments/*), bob (card-vault/card-vault-db)", "fail", "pass",
+       [AUDIT + "2026-q3/", "workspace/auditkit.toml"],
+       "[[secret_consumers]] names only the workloads' service accounts; the same reads of key "
+       "material also fail 3.6.1 (GT-41, GT-42)."),
+    gt("GT-75", ["7.2.5"], "service account reading a Secret it is not a declared consumer of",
+       "system:serviceaccount:payments:report-exporter read payments/payments-db-credentials "
+       "(2026-04-18)", "not_applicable", "fail", [AUDIT + "2026-q2/"],
+       "its only read, in Q2 (the grant is GT-36); no read in Q3, so not in Q3's population."),
+    gt("GT-76", ["8.6.2", "7.2.5"], "credentials reach workloads only as Secrets of declared "
+       "consumers", "in-scope containers' env, payments-db-credentials, card-vault-db", "pass",
+       "pass", [AUDIT + "2026-q3/", "workspace/auditkit.toml"],
+       "passwords come through secretKeyRef into the declared consumers' pods; VAULT_KEK_SECRET "
+       "names a Secret, it does not hold one."),
+    # ---------------------------------------------------------------- cloud posture
+    gt("GT-77", ["2.2.1", "2.2.6"], "open cloud-posture findings on the production account",
+       "EKS prod-eu1 API endpoint public (Prowler, High); S3.8 on northwind-audit-archive "
+       "suppressed in Security Hub (High)", "fail", "not_applicable", [*CLOUD],
+       "account 111122223333 is declared in [scope] cloud_accounts; a suppression in Security "
+       "Hub is not an approved exception. No cloud scan exists before 2026-09-28."),
+    gt("GT-78", ["2.2.1", "2.2.6"], "passing or out-of-scope cloud findings",
+       "Prowler PASS checks on 111122223333; development account 444455556666; GuardDuty port "
+       "probe", "pass", "not_applicable", [*CLOUD],
+       "the development account is not declared in scope and CloudTrail.2 (medium, resolved) is "
+       "below the minimum severity: neither is in the population; the GuardDuty finding is a "
+       "threat, not a configuration finding (not applicable)."),
+    gt("GT-79", ["10.2.1"], "AKS kube-audit-admin relay repeats the quarter's events",
+       "runtime/k8s-audit/relay/soc-relay-kube-audit-admin-2026-q3.jsonl", "info", "info",
+       [RELAY_ADMIN],
+       "14 records, properties.log as a JSON object (even lines) or a JSON string (odd lines), "
+       "every auditID already in the 2026-q3 log: read into the same table, counted once."),
 ]
 
 # What `auditkit diff` (or any comparison of the 2026-q2 run with the 2026-q3 run) should show
@@ -375,11 +483,19 @@ DIFF = {
     "GT-54": dif(P),
     "GT-55": dif(P, note="the missing 2026-Q2 scan fails in both; the Q2 run's 2025-Q3 window "
                          "leaves the Q3 look-back"),
-    "GT-56": dif(U), "GT-57": dif(U), "GT-58": dif(U), "GT-59": dif(U), "GT-60": dif(P),
+    "GT-56": dif(U), "GT-57": dif(U), "GT-58": dif(P), "GT-59": dif(U), "GT-60": dif(P),
     "GT-61": dif(R),
     "GT-62": dif(R, ("monitoring ingress", R), ("monitoring egress", P),
                  summary="resolved (monitoring egress persisting, GT-53)"),
     "GT-63": dif(U, note="a new population item that passes: not a finding in either run"),
+    "GT-64": dif(N),
+    "GT-65": dif(R), "GT-66": dif(P), "GT-67": dif(N), "GT-68": dif(N), "GT-69": dif(P),
+    "GT-70": dif(R, note="Q2 has no admission control, so every image fails there"),
+    "GT-71": dif(N), "GT-72": dif(U), "GT-73": dif(N), "GT-74": dif(N),
+    "GT-75": dif(R, note="no read in Q3: the item leaves the population"),
+    "GT-76": dif(U),
+    "GT-77": dif(N, note="Q2's cloud check is not tested (no cloud scan before 2026-09-28): "
+                         "auditkit diff lists these items as first tested"), "GT-78": dif(U), "GT-79": dif(I),
 }
 
 # The acceptance test of a run comparison, in auditkit's terms (check id and resource key):
@@ -410,7 +526,7 @@ DIFF_ACCEPTANCE = [
     ("GT-35", "users_inactive_accounts", "user:u1013", P),
     ("GT-36", "rbac_privileged_grants_unused",
      "RoleBinding/payments/report-exporter -> "
-     "ServiceAccount:system:serviceaccount:payments:report-exporter: read secrets", N),
+     "ServiceAccount:system:serviceaccount:payments:report-exporter", N),
     ("GT-37", "users_mfa_for_cde_access", "user:u1008", P),
     ("GT-37", "users_mfa_for_cde_access", "user:u1009", R),
     ("GT-37", "users_mfa_for_cde_access", "user:u1011", "absent"),
@@ -427,6 +543,23 @@ DIFF_ACCEPTANCE = [
     ("GT-61", "rbac_authenticated_group_bindings",
      "ClusterRoleBinding/authenticated-view -> Group:system:authenticated", R),
     ("GT-62", "netpol_cde_default_deny", "monitoring ingress", R),
+    ("GT-64", "workload_privileged_containers", spec_patch.RESOURCE, N),
+    ("GT-65", "admission_policy_enforced", "namespace payments", R),
+    ("GT-66", "admission_policy_enforced", "namespace kube-system", P),
+    ("GT-67", "admission_policy_enforced",
+     "result kyverno require-run-as-nonroot/autogen-run-as-non-root Deployment "
+     "checkout-web/checkout-web", N),
+    ("GT-68", "images_approved_sources", "payments/Pod/payments-debug:payments-debug", N),
+    ("GT-69", "images_approved_sources", "card-vault/StatefulSet/card-vault-db:card-vault-db", P),
+    ("GT-70", "images_approved_sources", "payments/Deployment/payments-api:payments-api", R),
+    ("GT-71", "sod_developers_production", "activity erin@northwind.example", N),
+    ("GT-71", "sod_developers_production",
+     "grant RoleBinding/payments/payments-exec-erin -> User:erin@northwind.example", N),
+    ("GT-72", "sod_developers_production", "activity grace@northwind.example", "absent"),
+    ("GT-73", "audit_container_lifecycle_logged", "audit-trail payments 2026-08-14", N),
+    ("GT-74", "secrets_runtime_handling", "read dave@northwind.example card-vault/kek-wrapping", N),
+    ("GT-75", "secrets_runtime_handling",
+     "read system:serviceaccount:payments:report-exporter payments/payments-db-credentials", R),
 ]
 
 QUIRKS = [
@@ -435,6 +568,12 @@ QUIRKS = [
     "user {} and no annotations",
     "audit: webhook/siem-webhook-batch-2026-09-16.json (EventList) and relay/*.jsonl (AKS "
     "diagnostic wrapper, properties.log is a JSON string) repeat events of the main log",
+    "audit: relay/soc-relay-kube-audit-admin-2026-q3.jsonl (AKS kube-audit-admin) mixes "
+    "properties.log as a JSON object and as a JSON string in one file",
+    "audit: pod creates carry pod-security.kubernetes.io/enforce-policy privileged:latest "
+    "(no enforce label): Pod Security decided, but enforced nothing",
+    "policy: Kyverno 1.12 reports, one per workload (scope, no resources[]); autogen- rules",
+    "cloud: Prowler OCSF 1.5 (time_dt naive, read as UTC); Security Hub get-findings output",
     "audit: requestURI query strings are written with \\u0026 (Go HTML escaping)",
     "audit: sourceIPs sometimes holds two entries; only the last is the real peer",
     "falco: captures/*.log starts with 12 non-JSON banner lines and repeats two metrics "
@@ -455,6 +594,7 @@ def workload_hardening() -> dict[str, list[str]]:
     out = {f"{w.namespace}/{w.name}": violations(w.security) for w in WORKLOADS}
     out[f"{DEBUG_POD['namespace']}/{DEBUG_POD['name']}"] = violations("debug")
     out[f"{SANDBOX_PRIV_POD['namespace']}/{SANDBOX_PRIV_POD['name']}"] = violations("sandbox")
+    out[f"{spec_patch.NAMESPACE}/{spec_patch.NAME}"] = ["privileged"]  # GT-64, after the patch
     return dict(sorted(out.items()))
 
 

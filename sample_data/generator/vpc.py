@@ -368,12 +368,14 @@ def write_vpc_custom(out: Output, seed: int) -> None:
             t = day_start(day) + k * 3600 + r.randrange(3600)
             pod = api[r.randrange(3)]
             port = r.randrange(1024, 65000)
-            # payments-api -> acquirer through the NAT gateway (approved)
+            # payments-api -> acquirer through the NAT gateway (approved); the client's side
+            # carries SYN (2) + FIN (1) OR-ed over the aggregation window, as AWS writes it
             recs.append((t, ["5", ACCOUNT_ID, NAT_ENI, "egress", NAT_PRIVATE_IP, ACQUIRER, pod,
                              ACQUIRER, str(port), "443", "6", str(r.randrange(6, 30)),
                              str(r.randrange(900, 9000)), str(t), str(t + 60), "ACCEPT", "OK",
-                             VPC_ID, SUBNETS["shared"], "-", "19", "IPv4", "8", "-", "-",
+                             VPC_ID, SUBNETS["shared"], "-", "3", "IPv4", "8", "-", "-",
                              "euw1-az1"]))
+            # the acquirer's answers: tcp-flags OR-ed over the window, SYN-ACK (18) + FIN (1)
             recs.append((t, ["5", ACCOUNT_ID, NAT_ENI, "ingress", ACQUIRER, NAT_PRIVATE_IP,
                              ACQUIRER, pod, "443", str(port), "6", str(r.randrange(5, 28)),
                              str(r.randrange(2000, 20000)), str(t), str(t + 60), "ACCEPT", "OK",
@@ -385,7 +387,7 @@ def write_vpc_custom(out: Output, seed: int) -> None:
             recs.append((t, ["5", ACCOUNT_ID, NAT_ENI, "egress", NAT_PRIVATE_IP, EGRESS_BAD,
                              vault[k % 2], EGRESS_BAD, str(port), "443", "6",
                              str(r.randrange(8, 14)), str(r.randrange(2200, 4800)), str(t),
-                             str(t + 60), "ACCEPT", "OK", VPC_ID, SUBNETS["shared"], "-", "27",
+                             str(t + 60), "ACCEPT", "OK", VPC_ID, SUBNETS["shared"], "-", "3",
                              "IPv4", "8", "-", "-", "euw1-az1"]))
         t = day_start(day) + 4 * 3600
         recs.append((t, ["5", ACCOUNT_ID, NAT_ENI, "-", "-", "-", "-", "-", "-", "-", "-", "-",

@@ -28,11 +28,34 @@ images = ["registry.northwind.example/payments/*"]
 connected_namespaces = ["checkout-web", "ingress-nginx", "monitoring", "logging", "falco", "kube-system"]
 connected_cidrs = ["10.30.0.0/16"]
 internal_cidrs = ["10.0.0.0/8"]
+cloud_accounts = ["111122223333"]    # the production AWS account (EKS, VPC, logging)
 
 [paths]
 exceptions = "exceptions.yaml"
 attestations = "attestations"
 approved_flows = "approved-flows.yaml"
+
+# Where images may come from: our registry, the Kubernetes project's, Docker Hub's official
+# images and the vendors the platform team approved. Nothing else (docker.io/bitnami...).
+[images]
+approved_registries = ["registry.northwind.example", "registry.k8s.io", "docker.io/library",
+                       "docker.io/falcosecurity", "docker.io/fluent", "docker.io/prom"]
+
+[identities]
+developers = ["group:northwind:developers"]          # the developers' group in the identity provider
+
+# Who may receive or read which Secrets of the CDE and connected namespaces.
+[[secret_consumers]]
+secrets = ["payments/payments-db-credentials", "payments/payments-api-tls"]
+principals = ["system:serviceaccount:payments:payments-api"]
+
+[[secret_consumers]]
+secrets = ["card-vault/card-vault-db"]
+principals = ["system:serviceaccount:card-vault:card-vault", "system:serviceaccount:card-vault:card-vault-db"]
+
+[[secret_consumers]]
+secrets = ["card-vault/kek-*", "card-vault/dek-*"]   # key material: the vault only
+principals = ["system:serviceaccount:card-vault:card-vault"]
 
 # Entity-specific inputs some checks need (see each check's parameters).
 [params.secrets_key_material_access]
@@ -40,6 +63,9 @@ key_secrets = ["card-vault/kek-*", "card-vault/dek-*"]   # key-encrypting and da
 
 [params.cde_store_direct_access]
 store_pods = ["card-vault/card-vault-db"]                 # the cardholder-data store
+store_addresses = ["10.20.1.46"]                          # card-vault-db-0 (StatefulSet, fixed address)
+store_ports = ["5432/tcp"]                                # where it answers queries
+store_clients = ["card-vault/card-vault", "payments/payments-api"]   # its application workloads
 store_admins = ["group:northwind:dba"]                    # its administrators
 
 [params.inventory_undeclared_namespaces]
@@ -48,6 +74,12 @@ out_of_scope_namespaces = ["dev-sandbox", "tools"]        # assessed as out of s
 [params.flow_segmentation_out_of_scope]
 out_of_scope_namespaces = ["dev-sandbox", "tools"]
 out_of_scope_cidrs = ["10.99.0.0/16"]                     # the development node pool
+
+# Emergency identities kept unused on purpose (their use is reviewed when it happens).
+[[break_glass]]
+principal = "carol@northwind.example"
+justification = "sealed emergency cluster access, used only under the major-incident procedure"
+reference = "OPS-RUNBOOK-17"
 """
 
 

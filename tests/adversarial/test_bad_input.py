@@ -395,6 +395,7 @@ def test_ingest_json_output_shape(ingest: Ingest, tmp_path: Path) -> None:
         "time_min",
         "time_max",
         "observation_recorded",
+        "notes",
         "error",
     }
     assert first["format"] == "aws-vpc-flow" and first["status"] == "stored"

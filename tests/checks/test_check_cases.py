@@ -62,7 +62,6 @@ def _workspace(case: Path, expected: dict[str, Any], root: Path, check_id: str) 
             shutil.copy(case / name, ws_dir / name)
     controls = root / "controls"
     (controls / "frameworks").mkdir(parents=True)
-    requirement = expected.get("requirement", "T.1")
     (controls / "frameworks" / "case.yaml").write_text(
         yaml.safe_dump(
             {
@@ -70,7 +69,8 @@ def _workspace(case: Path, expected: dict[str, Any], root: Path, check_id: str) 
                 "title": f"case for {check_id}",
                 "version": "1",
                 "requirements": [
-                    {"id": requirement, "title": "the requirement under test", "checks": [check_id]}
+                    {"id": req, "title": "a requirement under test", "checks": [check_id]}
+                    for req in _requirements(expected)
                 ],
             }
         )
@@ -97,6 +97,10 @@ def _workspace(case: Path, expected: dict[str, Any], root: Path, check_id: str) 
     }
     if "params" in expected:
         config["params"] = {check_id: expected["params"]}
+    if "break_glass" in expected:
+        config["break_glass"] = expected["break_glass"]
+    # auditkit.toml declarations a check needs ([images], [identities], [[secret_consumers]])
+    config.update(expected.get("workspace", {}))
     (ws_dir / "auditkit.toml").write_text(tomli_w.dumps(config))
     return Workspace(ws_dir)
 
@@ -145,5 +149,27 @@ def test_check_case(case: Path, tmp_path: Path) -> None:
             assert (sha and locator) or absent, (
                 f"finding {resource!r} leads neither to a source record nor to a named absence"
             )
-    if "result" in expected:
-        assert summary.requirements[0].result == expected["result"], summary.requirements[0].basis
+    results = {r.id: r for r in summary.requirements}
+    for key in ("result", "compensating_control"):
+        want_per_req = _per_requirement(expected, key)
+        for req, value in want_per_req.items():
+            got_value = (
+                results[req].result if key == "result" else results[req].compensating_control
+            )
+            assert got_value == value, (req, key, results[req].basis)
+
+
+def _requirements(expected: dict[str, Any]) -> list[str]:
+    """The requirement ids the case maps its check to (default one, T.1)."""
+    value = expected.get("requirement", "T.1")
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _per_requirement(expected: dict[str, Any], key: str) -> dict[str, Any]:
+    """``result`` or ``compensating_control`` per requirement (a mapping, or one value)."""
+    if key not in expected:
+        return {}
+    value = expected[key]
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    return {_requirements(expected)[0]: value}

@@ -5,10 +5,15 @@ whoever owns the parsers), one entry per corpus file::
 
     # path relative to ../shared/corpus: {format: <name>, records: <count>, options: {...}}
     scans/trivy-json/dd-all-statuses.json: {format: trivy-json, records: 8}
+    runtime/aks-audit/stub.jsonl: {format: k8s-audit, records: 0, skipped: 1}
+    scans/cosign-verify/bundle.json: {rejected: unrecognised content}
 
 ``records`` is counted by hand from the file, never by running the parser, and
-must equal the ingest's ``records_stored`` exactly; ``options`` (optional) are
-``IngestOptions`` fields. The corpus is optional: without it these tests skip.
+must equal the ingest's ``records_stored`` exactly; ``skipped`` (default 0) the
+non-records it counts and quarantines; ``options`` (optional) are
+``IngestOptions`` fields. ``rejected`` marks a file auditkit deliberately does
+not read: ingest must reject it, nothing stored, with that text in the error.
+The corpus is optional: without it these tests skip.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from auditkit.ingest import IngestOptions, ingest_file
+from auditkit.ingest import IngestOptions, ingest_paths
 from auditkit.safeload import load_yaml_file_text
 from auditkit.store import init_workspace, open_store
 
@@ -63,8 +68,14 @@ def test_expectations_are_well_formed() -> None:
     assert not DUPLICATES, f"corpus files with more than one expectation: {DUPLICATES}"
     for rel, expectation in EXPECTED.items():
         assert isinstance(expectation, dict), rel
-        assert set(expectation) <= {"format", "records", "options"}, rel
+        if "rejected" in expectation:
+            assert set(expectation) == {"rejected"}, rel
+            assert isinstance(expectation["rejected"], str) and expectation["rejected"], rel
+            continue
+        assert set(expectation) <= {"format", "records", "skipped", "options"}, rel
         assert isinstance(expectation.get("format"), str), rel
+        skipped = expectation.get("skipped", 0)
+        assert isinstance(skipped, int) and not isinstance(skipped, bool) and skipped >= 0, rel
         records = expectation.get("records")
         assert isinstance(records, int) and not isinstance(records, bool) and records >= 0, rel
         assert isinstance(expectation.get("options", {}), dict), rel
@@ -84,25 +95,19 @@ def test_corpus_file(rel: str, tmp_path: Path) -> None:
         period_end=dt.date(2026, 12, 31),
     )
     with open_store(ws, write=True) as con:
-        result = ingest_file(con, path, IngestOptions(**expectation.get("options", {})))
+        results = ingest_paths(con, [path], IngestOptions(**expectation.get("options", {})))
+        stored = con.execute("SELECT count(*) FROM sources").fetchall()[0][0]
+    (result,) = results
+    if "rejected" in expectation:
+        assert result.status == "rejected" and stored == 0, result.to_json()
+        assert expectation["rejected"] in (result.error or ""), result.error
+        return
     assert result.status == "stored", result.error
     assert result.format == expectation["format"]
-    assert (result.stored, result.skipped) == (expectation["records"], 0), result.skipped_detail
+    want = (expectation["records"], expectation.get("skipped", 0))
+    assert (result.stored, result.skipped) == want, result.skipped_detail
 
 
-def _families_missing() -> list[str]:
-    """Corpus families with no expected_*.yaml entry at all (another engineer's work)."""
-    if not CORPUS.is_dir():
-        return []
-    covered = {rel.split("/", 1)[0] for rel in EXPECTED}
-    return sorted({rel.split("/", 1)[0] for rel in _data_files(CORPUS)} - covered)
-
-
-@pytest.mark.xfail(
-    bool(_families_missing()),
-    strict=False,
-    reason=f"no expectations yet for corpus families {_families_missing()}",
-)
 def test_every_corpus_file_has_one_expectation() -> None:
     corpus = _corpus_or_skip()
     missing = sorted(_data_files(corpus) - set(EXPECTED))

@@ -139,3 +139,54 @@ def test_secret_request_objects_never_reach_the_store(ingest: Ingest) -> None:
         "k8s_audit_events"
     )
     assert [r["request_object"] for r in rows] == [None, None]
+
+
+def test_response_object_kept_for_workload_writes_only(ingest: Ingest) -> None:
+    stored = {
+        "kind": "Deployment",
+        "metadata": {"name": "api", "managedFields": [{"manager": "kubectl", "fieldsV1": {}}]},
+        "spec": {"template": {"spec": {"containers": [{"name": "a", "image": "x"}]}}},
+    }
+    events = [
+        event(
+            auditID="patch",
+            verb="patch",
+            level="RequestResponse",
+            objectRef={"resource": "deployments", "namespace": "p", "name": "api"},
+            requestObject={"spec": {"replicas": 3}},
+            responseObject=stored,
+        ),
+        event(
+            auditID="scale",
+            verb="update",
+            level="RequestResponse",
+            objectRef={
+                "resource": "deployments",
+                "namespace": "p",
+                "name": "api",
+                "subresource": "scale",
+            },
+            responseObject={"kind": "Scale", "spec": {"replicas": 0}},
+        ),
+        event(
+            auditID="status",
+            verb="patch",
+            level="RequestResponse",
+            objectRef={"resource": "pods", "namespace": "p", "name": "x", "subresource": "status"},
+            responseObject={"kind": "Pod", "spec": {}},
+        ),
+        event(
+            auditID="cm",
+            verb="update",
+            level="RequestResponse",
+            objectRef={"resource": "configmaps", "namespace": "p", "name": "c"},
+            responseObject={"kind": "ConfigMap", "data": {"k": "v"}},
+        ),
+    ]
+    loaded = ingest("".join(json.dumps(e) + "\n" for e in events), name="audit.log")
+    got = {r["audit_id"]: r["response_object"] for r in loaded.table("k8s_audit_events")}
+    kept = json.loads(got["patch"])
+    assert kept["metadata"] == {"name": "api"}  # managedFields dropped, the rest as returned
+    assert kept["spec"] == stored["spec"]
+    assert json.loads(got["scale"]) == {"kind": "Scale", "spec": {"replicas": 0}}
+    assert got["status"] is None and got["cm"] is None

@@ -106,8 +106,16 @@ def test_presets_v3_to_v5(ingest: Ingest) -> None:
         "10.200.0.80",
         "ingress",
     )
+    # Without --vpc-fields, a line that fits the all-fields v5 layout exactly is read as one,
+    # and the ingest says so.
+    inferred = ingest(v5.replace("use1-az5", "use1-az6") + "\n", name="v.log")
+    assert inferred.table("flows")[0]["direction"] == "ingress"
+    assert "all-fields v5 layout" in inferred.result.notes[0]
+    # 29 fields but another version, or a token out of place: not guessed.
     with pytest.raises(InputError, match="match the all-fields v5 layout: --vpc-fields v5"):
-        ingest(v5.replace("use1-az5", "use1-az6") + "\n", name="v.log")  # never guessed
+        ingest(v5.replace(" vpc-09676f97", " 10.0.0.1") + " \n", name="w.log")
+    with pytest.raises(InputError, match="is not the default v2 format"):
+        ingest("4" + v5[1:] + "\n", name="x.log")
 
 
 def test_explicit_log_format_in_any_order(ingest: Ingest) -> None:

@@ -212,3 +212,25 @@ def test_json_record_of_another_path_is_malformed(ingest: Ingest) -> None:
     text = json.dumps(json_record(_path="conn")) + "\n" + json.dumps(other) + "\n"
     with pytest.raises(MalformedRecordsError, match=r"line:2: not a conn record \(_path dns\)"):
         ingest(text, name="conn.json")
+
+
+@pytest.mark.parametrize("declared", ["\\x2c", ","])
+def test_separator_header_other_than_tab(ingest: Ingest, declared: str) -> None:
+    """Zeek's ASCII writer honours LogAscii::separator and says so in #separator (escaped)."""
+    text = (
+        f"#separator {declared}\n#set_separator,;\n#empty_field,(empty)\n#unset_field,-\n"
+        "#path,conn\n#open,2026-04-01-23-15-49\n#fields," + ",".join(NEW_FIELDS) + "\n"
+        "#types,"
+        + ",".join("string" for _ in NEW_FIELDS)
+        + "\n"
+        + row(NEW_FIELDS).replace("\t", ",")
+        + row(NEW_FIELDS, uid="C2", conn_state="REJ").replace("\t", ",")
+        + "#close,2026-04-02-00-00-00\n"
+    )
+    loaded = ingest(text, name="conn.csv.log")
+    assert loaded.result.format == "zeek-conn"
+    rows = loaded.table("flows", order="length(locator), locator")
+    assert [(r["locator"], r["flow_id"], r["action"], r["dst_port"]) for r in rows] == [
+        ("line:9", "CjhGID4nQcgTWjvg4c", "allowed", 5432),
+        ("line:10", "C2", "denied", 5432),
+    ]

@@ -6,7 +6,7 @@ WITH e AS (
         coalesce(authz_decision = 'allow'
                  OR (authz_decision IS NULL AND response_code BETWEEN 100 AND 399), false) AS allowed
     FROM k8s_audit_events
-    WHERE event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+    WHERE event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
       AND coalesce(stage, 'ResponseComplete') <> 'RequestReceived'
       AND (effective_user = 'system:anonymous' OR list_contains(user_groups, 'system:unauthenticated'))
 ),

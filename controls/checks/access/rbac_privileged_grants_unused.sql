@@ -1,5 +1,8 @@
--- One row per (binding, subject, privileged permission class) in the current RBAC snapshot, with
--- the subject's last use of that permission in the period, from the audit log.
+-- One row per binding subject ("<Kind>/[<namespace>/]<name> -> <Kind>:<principal>") holding a
+-- privileged permission in the current RBAC snapshot, listing each privileged permission with the
+-- subject's last use of it in the period (from the audit log) and the permissions never used.
+-- Subjects the workspace declares break-glass ([[break_glass]] in auditkit.toml, staged as the
+-- table break_glass) are kept for emergencies: not using them is expected.
 WITH classes(class, label) AS (
     VALUES ('secrets_read', 'read secrets'), ('pods_exec', 'exec into pods'),
         ('pods_attach', 'attach to pods'), ('pods_portforward', 'port-forward to pods'),
@@ -71,7 +74,7 @@ req AS (
             ['bkind', 'bname', 'skind', 'sname']) AS a
         FROM k8s_audit_events
     ) e
-    WHERE event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+    WHERE event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
       AND coalesce(stage, 'ResponseComplete') <> 'RequestReceived'
       AND resource IS NOT NULL AND verb IS NOT NULL
       AND coalesce(authz_decision = 'allow'
@@ -151,37 +154,75 @@ items AS (
         grant_namespace, grant_zone, control_plane, binding_sha256, binding_locator,
         list_sort(list_distinct(list(rule_locator))) AS granting_rules
     FROM granted GROUP BY ALL
+),
+perms AS (
+    SELECT i.*, k.label, u.last_used, u.requests, u.use_sha256, u.use_locator, u.use_matched_by
+    FROM items i
+    JOIN classes k USING (class)
+    LEFT JOIN used u USING (binding_subject, class)
+),
+bindings AS (
+    SELECT binding_subject,
+        any_value(binding_kind) AS binding_kind, any_value(binding_namespace) AS binding_namespace,
+        any_value(binding_name) AS binding_name, any_value(binding_created_at) AS binding_created_at,
+        any_value(subject_kind) AS subject_kind, any_value(subject_principal) AS subject_principal,
+        any_value(role_kind) AS role_kind, any_value(role_name) AS role_name,
+        any_value(grant_namespace) AS grant_namespace, any_value(grant_zone) AS grant_zone,
+        bool_or(control_plane) AS control_plane,
+        any_value(binding_sha256) AS binding_sha256, any_value(binding_locator) AS binding_locator,
+        list(label ORDER BY label) FILTER (last_used IS NULL) AS unused,
+        list(label || ' (last used ' || strftime(last_used, '%Y-%m-%d %H:%M:%S') || ' UTC, '
+             || requests || ' request(s), ' || use_matched_by || ')' ORDER BY label)
+            FILTER (last_used IS NOT NULL) AS used,
+        max(last_used) AS last_used, coalesce(sum(requests), 0) AS requests,
+        arg_max(use_sha256, last_used) AS use_sha256, arg_max(use_locator, last_used) AS use_locator,
+        list_sort(list_distinct(flatten(list(granting_rules)))) AS granting_rules
+    FROM perms GROUP BY binding_subject
+),
+judged AS (
+    SELECT b.*,
+        coalesce(len(b.unused), 0) AS unused_count,
+        g.justification AS break_glass,
+        CAST(b.binding_created_at AS DATE) > least($as_of, $period_end) - $min_days_granted AS recent
+    FROM bindings b
+    LEFT JOIN break_glass g
+      ON g.principal = CASE WHEN b.subject_kind = 'Group' THEN 'group:' || b.subject_principal
+                            ELSE b.subject_principal END
 )
 SELECT
-    i.binding_subject || ': ' || k.label AS resource,
+    binding_subject AS resource,
     CASE
-        WHEN i.control_plane THEN 'not_applicable'
-        WHEN i.grant_zone = 'out of scope' THEN 'not_applicable'
-        WHEN u.last_used IS NOT NULL THEN 'pass'
-        WHEN CAST(i.binding_created_at AS DATE) > $as_of - $min_days_granted THEN 'not_applicable'
+        WHEN control_plane THEN 'not_applicable'
+        WHEN grant_zone = 'out of scope' THEN 'not_applicable'
+        WHEN unused_count = 0 THEN 'pass'
+        WHEN break_glass IS NOT NULL THEN 'not_applicable'
+        WHEN recent THEN 'not_applicable'
         ELSE 'fail'
     END AS status,
     CASE
-        WHEN i.control_plane THEN 'Kubernetes control-plane grant'
-        WHEN i.grant_zone = 'out of scope'
-            THEN 'confined to namespace ' || i.grant_namespace || ', outside the declared scope'
-        WHEN u.last_used IS NOT NULL THEN 'last used ' || strftime(u.last_used, '%Y-%m-%d %H:%M:%S')
-            || ' UTC (' || u.requests || ' request(s) in the period)'
-        WHEN CAST(i.binding_created_at AS DATE) > $as_of - $min_days_granted
-            THEN 'granted on ' || CAST(i.binding_created_at AS DATE) || ', fewer than '
-                || $min_days_granted || ' days before the as-of date: too recent to judge from use'
-        ELSE 'granted through ' || i.role_kind || ' ' || i.role_name
-            || CASE WHEN i.grant_namespace IS NULL THEN ' cluster-wide' ELSE ' in namespace ' || i.grant_namespace END
-            || ' but not used in the period: candidate for removal'
+        WHEN control_plane THEN 'Kubernetes control-plane grant'
+        WHEN grant_zone = 'out of scope'
+            THEN 'confined to namespace ' || grant_namespace || ', outside the declared scope'
+        WHEN unused_count = 0 THEN 'every privileged permission was used in the period: '
+            || array_to_string(used, '; ')
+        WHEN break_glass IS NOT NULL THEN 'declared break-glass subject (auditkit.toml: ' || break_glass
+            || '); unused in the period as expected: ' || array_to_string(unused, ', ')
+        WHEN recent
+            THEN 'granted on ' || CAST(binding_created_at AS DATE) || ', fewer than '
+                || $min_days_granted || ' days before the end of the evaluated period: too recent to judge from use'
+        ELSE 'granted through ' || role_kind || ' ' || role_name
+            || CASE WHEN grant_namespace IS NULL THEN ' cluster-wide' ELSE ' in namespace ' || grant_namespace END
+            || ', but not used in the period: ' || array_to_string(unused, ', ')
+            || coalesce('; used: ' || array_to_string(used, '; '), '')
+            || ' (candidates for removal)'
     END AS reason,
-    CASE WHEN u.last_used IS NOT NULL AND NOT i.control_plane AND i.grant_zone <> 'out of scope'
-         THEN u.use_sha256 ELSE i.binding_sha256 END AS source_sha256,
-    CASE WHEN u.last_used IS NOT NULL AND NOT i.control_plane AND i.grant_zone <> 'out of scope'
-         THEN u.use_locator ELSE i.binding_locator END AS locator,
-    i.binding_kind, i.binding_namespace, i.binding_name, i.role_kind, i.role_name, i.subject_kind,
-    i.subject_principal, k.label AS permission, coalesce(i.grant_namespace, 'cluster-wide') AS grant_scope,
-    i.granting_rules, i.binding_created_at, u.last_used, coalesce(u.requests, 0) AS requests,
-    u.use_matched_by
-FROM items i
-JOIN classes k USING (class)
-LEFT JOIN used u USING (binding_subject, class)
+    CASE WHEN unused_count = 0 AND NOT control_plane AND grant_zone <> 'out of scope'
+         THEN use_sha256 ELSE binding_sha256 END AS source_sha256,
+    CASE WHEN unused_count = 0 AND NOT control_plane AND grant_zone <> 'out of scope'
+         THEN use_locator ELSE binding_locator END AS locator,
+    binding_kind, binding_namespace, binding_name, role_kind, role_name, subject_kind,
+    subject_principal, coalesce(grant_namespace, 'cluster-wide') AS grant_scope,
+    coalesce(unused, []::VARCHAR[]) AS unused_permissions,
+    coalesce(used, []::VARCHAR[]) AS used_permissions, granting_rules, binding_created_at,
+    last_used, requests, break_glass
+FROM judged

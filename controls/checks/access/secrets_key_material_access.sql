@@ -21,7 +21,7 @@ requests AS (
     FROM k8s_audit_events
     WHERE resource = 'secrets' AND subresource IS NULL AND verb IN ('get', 'list', 'watch')
       AND stage IN ('ResponseComplete', 'ResponseStarted') AND response_code BETWEEN 200 AND 299
-      AND event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
     QUALIFY row_number() OVER (PARTITION BY coalesce(audit_id, source_sha256 || locator)
                                ORDER BY stage = 'ResponseComplete' DESC, locator) = 1
 ),
@@ -29,7 +29,7 @@ known AS (
     SELECT DISTINCT namespace, name FROM (
         SELECT namespace, name FROM k8s_audit_events
         WHERE resource = 'secrets' AND name IS NOT NULL AND namespace IS NOT NULL
-          AND event_time >= $lookback_start AND event_time < $as_of + INTERVAL 1 DAY
+          AND event_time >= $lookback_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
         UNION ALL
         SELECT namespace, name FROM current_k8s_objects WHERE kind = 'Secret' AND namespace IS NOT NULL
     ) k
@@ -83,6 +83,11 @@ judged AS (
         OR list_has_any(CAST($key_custodians AS VARCHAR[]), list_transform(g.groups, lambda x: 'group:' || x))
             AS custodian,
         EXISTS (SELECT 1 FROM consumers c WHERE c.namespace = g.namespace AND c.principal = g.principal)
+        OR EXISTS (SELECT 1 FROM secret_consumers d      -- declared in auditkit.toml
+                   WHERE g.namespace GLOB d.ns_glob
+                     AND split_part(g.secret, '/', 2) GLOB d.name_glob
+                     AND (d.principal = g.principal
+                          OR list_contains(list_transform(g.groups, lambda x: 'group:' || x), d.principal)))
             AS consumer
     FROM grouped g
 )
@@ -92,8 +97,8 @@ SELECT
          WHEN unfiltered_reads = 0 THEN 'not_applicable'
          ELSE 'fail' END AS status,
     CASE WHEN custodian THEN principal || ' is a declared key custodian (' || reads || ' read(s))'
-         WHEN consumer THEN 'the service account of a workload in ' || namespace || ' that uses the key ('
-              || reads || ' read(s))'
+         WHEN consumer THEN 'a declared consumer of the key, or the service account of a workload in '
+              || namespace || ' that uses it (' || reads || ' read(s))'
          WHEN unfiltered_reads = 0 THEN 'only lists narrowed by a label selector, which return key secrets only if they carry the label'
          ELSE unfiltered_reads || ' read(s) (' || verbs || ') of key material ' || secret || ' by '
               || CASE WHEN service_account THEN 'service account ' ELSE '' END || principal

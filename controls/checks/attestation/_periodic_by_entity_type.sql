@@ -11,7 +11,7 @@ activities AS (
     SELECT attestation_id, performed_on AS activity_date, result, performed_by, source_sha256, locator,
         source_file || locator AS attestation_ref
     FROM attestations
-    WHERE kind = $activity_kind AND NOT coalesce(not_applicable, false) AND performed_on <= $as_of
+    WHERE kind = $activity_kind AND NOT coalesce(not_applicable, false) AND performed_on <= least($as_of, $period_end)
 ),
 seq AS (
     SELECT *,
@@ -42,7 +42,7 @@ j AS (
 ),
 s AS (
     SELECT *,
-        latest_date IS NOT NULL AND $as_of > due_by AS overdue,
+        latest_date IS NOT NULL AND least($as_of, $period_end) > due_by AS overdue,
         coalesce(result = 'fail', false) AS latest_failed,
         longest_gap_days IS NOT NULL AS gap
     FROM j
@@ -62,7 +62,7 @@ SELECT
             CASE WHEN gap THEN 'no ' || $activity_name || ' for ' || longest_gap_days || ' days from ' || longest_gap_from
                 || ' to ' || longest_gap_to || ', longer than ' || interval_months || ' months' END)
          ELSE 'the latest ' || $activity_name || ' (' || attestation_id || ', ' || latest_date || ') is '
-              || (CAST($as_of AS DATE) - latest_date) || ' days old; the next is due by ' || due_by
+              || (CAST(least($as_of, $period_end) AS DATE) - latest_date) || ' days old; the next is due by ' || due_by
               || '; no longer gap in the 12-month look-back'
     END AS reason,
     CASE WHEN not_for_entity OR latest_date IS NULL THEN NULL

@@ -6,7 +6,7 @@ WITH rv AS (
         source_file || locator AS attestation_ref
     FROM attestations
     WHERE kind = $activity_kind AND ($activity_requirement = '' OR requirement = $activity_requirement)
-      AND NOT coalesce(not_applicable, false) AND performed_on <= $as_of
+      AND NOT coalesce(not_applicable, false) AND performed_on <= least($as_of, $period_end)
 ),
 seq AS (
     SELECT *, lag(review_date) OVER w AS previous_review, lag(attestation_id) OVER w AS previous_attestation
@@ -47,18 +47,18 @@ FROM reviews
 UNION ALL
 SELECT
     $activity_name || ': latest to the as-of date' AS resource,
-    CASE WHEN review_date IS NULL OR $as_of > due_by THEN 'fail' ELSE 'pass' END AS status,
+    CASE WHEN review_date IS NULL OR least($as_of, $period_end) > due_by THEN 'fail' ELSE 'pass' END AS status,
     CASE WHEN review_date IS NULL THEN 'no ' || $activity_name || ' is recorded'
-         WHEN $as_of > due_by THEN 'the latest review (' || attestation_id || ', ' || review_date
+         WHEN least($as_of, $period_end) > due_by THEN 'the latest review (' || attestation_id || ', ' || review_date
               || ') is older than ' || $max_interval_months || ' months: the next was due by ' || due_by
-              || ', ' || (CAST($as_of AS DATE) - due_by) || ' days before the as-of date'
+              || ', ' || (CAST(least($as_of, $period_end) AS DATE) - due_by) || ' days before the evaluation date'
          ELSE 'the latest review (' || attestation_id || ', ' || review_date || ') is '
-              || (CAST($as_of AS DATE) - review_date) || ' days old; the next is due by ' || due_by
+              || (CAST(least($as_of, $period_end) AS DATE) - review_date) || ' days old; the next is due by ' || due_by
     END AS reason,
     source_sha256,
     CASE WHEN review_date IS NULL THEN 'absent:attestations kind=' || $activity_kind
               || CASE WHEN $activity_requirement = '' THEN '' ELSE ' requirement=' || $activity_requirement END
          ELSE locator END AS locator,
     attestation_id, review_date, NULL AS previous_review, NULL AS previous_attestation,
-    CAST($as_of AS DATE) - review_date AS days_since_previous, due_by, result, performed_by, attestation_ref
+    CAST(least($as_of, $period_end) AS DATE) - review_date AS days_since_previous, due_by, result, performed_by, attestation_ref
 FROM last_row

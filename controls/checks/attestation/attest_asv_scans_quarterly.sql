@@ -1,8 +1,8 @@
 -- One row per three-month window ending at the as-of date (calendar months), newest first.
 WITH win AS (
     SELECT k,
-        CAST($as_of - to_months(k * $window_months) AS DATE) + 1 AS window_start,
-        CAST($as_of - to_months((k - 1) * $window_months) AS DATE) AS window_end
+        CAST(least($as_of, $period_end) - to_months(k * $window_months) AS DATE) + 1 AS window_start,
+        CAST(least($as_of, $period_end) - to_months((k - 1) * $window_months) AS DATE) AS window_end
     FROM range(1, $windows + 1) AS t(k)
 ),
 scans AS (

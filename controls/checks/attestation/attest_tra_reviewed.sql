@@ -2,7 +2,7 @@
 -- ones plus every requirement an analysis is recorded for.
 WITH tra AS (
     SELECT * FROM attestations
-    WHERE kind = 'targeted_risk_analysis' AND NOT coalesce(not_applicable, false) AND performed_on <= $as_of
+    WHERE kind = 'targeted_risk_analysis' AND NOT coalesce(not_applicable, false) AND performed_on <= least($as_of, $period_end)
 ),
 reqs AS (
     SELECT DISTINCT requirement FROM (
@@ -30,11 +30,11 @@ j AS (
 SELECT
     'TRA for ' || requirement AS resource,
     CASE WHEN na_id IS NOT NULL THEN 'not_applicable'
-         WHEN reviewed_on IS NULL OR $as_of > due_by OR coalesce(result = 'fail', false) THEN 'fail'
+         WHEN reviewed_on IS NULL OR least($as_of, $period_end) > due_by OR coalesce(result = 'fail', false) THEN 'fail'
          ELSE 'pass' END AS status,
     CASE WHEN na_id IS NOT NULL THEN 'requirement ' || requirement || ' is declared not applicable (' || na_id || ')'
          WHEN reviewed_on IS NULL THEN 'no targeted risk analysis is recorded for requirement ' || requirement
-         WHEN $as_of > due_by THEN 'analysis ' || attestation_id || ' was last reviewed ' || reviewed_on
+         WHEN least($as_of, $period_end) > due_by THEN 'analysis ' || attestation_id || ' was last reviewed ' || reviewed_on
               || '; a review was due by ' || due_by
          WHEN result = 'fail' THEN 'analysis ' || attestation_id || ' (' || reviewed_on || ') reports a failing result'
          ELSE 'analysis ' || attestation_id || ' reviewed ' || reviewed_on || '; next review due by ' || due_by

@@ -10,7 +10,7 @@ min_rank AS (
 ),
 t AS (
     SELECT * FROM config_scan_targets
-    WHERE scanned_on >= $period_start AND scanned_on < $as_of + INTERVAL 1 DAY
+    WHERE scanned_on >= $period_start AND scanned_on < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 f AS (
     SELECT t.scanner, t.subject, t.zone, t.scanned_on,

@@ -7,17 +7,23 @@ WITH c AS (
     FROM workload_containers_in_scope
 )
 SELECT
-    workload || ':' || container AS resource,
-    CASE WHEN len(shared) > 0 THEN 'fail' ELSE 'pass' END AS status,
+    workload || ':' || coalesce(container, '*') AS resource,
     CASE
-        WHEN len(shared) = 1 THEN 'shares the node''s ' || shared[1] || ' namespace (spec accepted '
-            || CAST(spec_time AS DATE) || ')'
+        WHEN NOT spec_known THEN 'fail'
+        WHEN len(shared) > 0 THEN 'fail'
+        ELSE 'pass'
+    END AS status,
+    CASE
+        WHEN NOT spec_known THEN spec_detail
+            || ': the settings in force cannot be read, so the container cannot pass'
+        WHEN len(shared) = 1 THEN 'shares the node''s ' || shared[1] || ' namespace (spec of '
+            || CAST(spec_time AS DATE) || ', ' || spec_basis || ')'
         WHEN len(shared) > 1 THEN 'shares the node''s '
             || array_to_string(shared[1:len(shared) - 1], ', ') || ' and ' || shared[len(shared)]
-            || ' namespaces (spec accepted ' || CAST(spec_time AS DATE) || ')'
+            || ' namespaces (spec of ' || CAST(spec_time AS DATE) || ', ' || spec_basis || ')'
         ELSE 'uses its own network, process and IPC namespaces'
     END AS reason,
     source_sha256, locator,
     namespace, zone, workload_kind, workload_name, container, init, host_network, host_pid,
-    host_ipc, spec_time, spec_of, submitted_by
+    host_ipc, spec_time, spec_basis, spec_detail, spec_of, submitted_by
 FROM c

@@ -19,15 +19,21 @@ j AS (
     FROM norm n, s
 )
 SELECT
-    workload || ':' || container AS resource,
-    CASE WHEN len(sensitive_paths) > 0 THEN 'fail' ELSE 'pass' END AS status,
+    workload || ':' || coalesce(container, '*') AS resource,
     CASE
+        WHEN NOT spec_known THEN 'fail'
+        WHEN len(sensitive_paths) > 0 THEN 'fail'
+        ELSE 'pass'
+    END AS status,
+    CASE
+        WHEN NOT spec_known THEN spec_detail
+            || ': the settings in force cannot be read, so the container cannot pass'
         WHEN len(sensitive_paths) > 0 THEN 'mounts the node path(s) ' || array_to_string(sensitive_paths, ', ')
-            || ' (spec accepted ' || CAST(spec_time AS DATE) || ')'
+            || ' (spec of ' || CAST(spec_time AS DATE) || ', ' || spec_basis || ')'
         WHEN len(paths) > 0 THEN 'mounts only node path(s) not on the list: ' || array_to_string(paths, ', ')
         ELSE 'mounts no hostPath volume'
     END AS reason,
     source_sha256, locator,
     namespace, zone, workload_kind, workload_name, container, init, mounted_host_paths,
-    sensitive_paths, spec_time, spec_of, submitted_by
+    sensitive_paths, spec_time, spec_basis, spec_detail, spec_of, submitted_by
 FROM j

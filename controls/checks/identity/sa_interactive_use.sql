@@ -3,7 +3,7 @@ WITH e AS (
     SELECT *, coalesce(split_part(user_agent, '/', 1), '(none)') AS client
     FROM k8s_audit_events
     WHERE effective_user LIKE 'system:serviceaccount:%'
-      AND event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
       AND coalesce(stage, 'ResponseComplete') <> 'RequestReceived'
 ),
 g AS (

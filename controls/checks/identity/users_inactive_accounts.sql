@@ -5,7 +5,7 @@ WITH u AS (
 ),
 api AS (
     SELECT effective_user, max(event_time) AS last_api_activity
-    FROM k8s_audit_events WHERE event_time < $as_of + INTERVAL 1 DAY
+    FROM k8s_audit_events WHERE event_time < least($as_of, $period_end) + INTERVAL 1 DAY
     GROUP BY effective_user
 ),
 j AS (
@@ -17,7 +17,7 @@ SELECT
     'user:' || user_id AS resource,
     CASE
         WHEN status = 'disabled' THEN 'not_applicable'
-        WHEN date_diff('day', CAST(coalesce(last_activity, created) AS DATE), $as_of) > $max_inactive_days THEN 'fail'
+        WHEN date_diff('day', CAST(coalesce(last_activity, created) AS DATE), least($as_of, $period_end)) > $max_inactive_days THEN 'fail'
         WHEN last_activity IS NULL AND created IS NULL THEN 'fail'
         ELSE 'pass'
     END AS status,
@@ -25,11 +25,11 @@ SELECT
         WHEN status = 'disabled' THEN 'account is disabled'
         WHEN last_activity IS NULL AND created IS NULL THEN 'no recorded activity and no creation date'
         WHEN last_activity IS NULL THEN 'never used; created ' || created || ', '
-            || date_diff('day', created, $as_of) || ' days before the as-of date'
+            || date_diff('day', created, least($as_of, $period_end)) || ' days before the evaluation date'
         ELSE 'last active ' || CAST(last_activity AS DATE) || ', '
-            || date_diff('day', CAST(last_activity AS DATE), $as_of) || ' days before the as-of date'
+            || date_diff('day', CAST(last_activity AS DATE), least($as_of, $period_end)) || ' days before the evaluation date'
     END AS reason,
     source_sha256, locator,
     user_id, name, status AS account_status, role, k8s_username, last_login, last_api_activity, last_activity,
-    date_diff('day', CAST(coalesce(last_activity, created) AS DATE), $as_of) AS days_inactive
+    date_diff('day', CAST(coalesce(last_activity, created) AS DATE), least($as_of, $period_end)) AS days_inactive
 FROM j

@@ -6,7 +6,7 @@ WITH u AS (
 ),
 r AS (     -- accepted requests into CDE namespaces by an authenticated user
     SELECT e.* FROM k8s_audit_events e
-    WHERE e.event_time >= $period_start AND e.event_time < $as_of + INTERVAL 1 DAY
+    WHERE e.event_time >= $period_start AND e.event_time < least($as_of, $period_end) + INTERVAL 1 DAY
       AND e.namespace IN (SELECT namespace FROM scope_namespaces WHERE zone = 'cde')
       AND nullif(e.username, '') IS NOT NULL
       AND e.stage <> 'RequestReceived' AND e.response_code IS NOT NULL  -- a response was given

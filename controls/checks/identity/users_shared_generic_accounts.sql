@@ -12,7 +12,7 @@ ev AS (    -- authenticated user names of the period
         min(event_time) AS first_seen, max(event_time) AS last_seen,
         arg_min(source_sha256, event_time) AS ev_sha256, arg_min(locator, event_time) AS ev_locator
     FROM k8s_audit_events
-    WHERE event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+    WHERE event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
       AND nullif(username, '') IS NOT NULL
     GROUP BY username
 ),
@@ -43,7 +43,9 @@ inv_rows AS (
             WHEN generic_name AND requests_in_period > 0 THEN 'generic account, ' || status || ', used for '
                 || requests_in_period || ' API request(s) in the period from ' || source_ips || ' address(es)'
             WHEN generic_name AND status = 'active' THEN 'generic account is active'
-            WHEN generic_name THEN 'generic account, disabled and not used in the period'
+            WHEN generic_name THEN 'generic account, disabled'
+                || CASE WHEN (SELECT count(*) FROM ev) > 0 THEN ' and not used in the period'
+                        ELSE ' (its use in the period was not examined: no audit log)' END
             ELSE 'personal account' || coalesce(' of ' || name, '')
         END AS reason,
         source_sha256, locator,

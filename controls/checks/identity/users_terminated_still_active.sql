@@ -1,5 +1,12 @@
 -- One row per human account with a termination date in the current inventory snapshot.
-WITH u AS (
+-- The audit log and the RBAC snapshot add evidence of failure; without them a pass is noted as
+-- not examined (and the check is Not Tested unless the inventory proves a failure).
+WITH evidence AS (
+    SELECT EXISTS (SELECT 1 FROM k8s_audit_events WHERE event_time >= $period_start
+                   AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY) AS audit,
+        EXISTS (SELECT 1 FROM current_rbac_bindings) AS rbac
+),
+u AS (
     SELECT cu.*,
         coalesce(CAST(s.observed_at AS DATE), CAST($as_of AS DATE)) AS snapshot_date,
         cu.terminated + $grace_days AS deadline              -- last day access may still exist
@@ -13,7 +20,7 @@ act AS (   -- requests authenticated as the account after the deadline, up to th
         min(e.event_time) AS first_request_after, max(e.event_time) AS last_request_after,
         arg_min(e.source_sha256, e.event_time) AS ev_sha256, arg_min(e.locator, e.event_time) AS ev_locator
     FROM u JOIN k8s_audit_events e ON e.username = u.k8s_username
-    WHERE e.event_time >= u.deadline + 1 AND e.event_time < $as_of + INTERVAL 1 DAY
+    WHERE e.event_time >= u.deadline + 1 AND e.event_time < least($as_of, $period_end) + INTERVAL 1 DAY
     GROUP BY u.user_id
 ),
 bind AS (  -- RBAC bindings in the current snapshot that still name the user
@@ -29,7 +36,7 @@ bind AS (  -- RBAC bindings in the current snapshot that still name the user
 j AS (
     SELECT u.*, a.requests_after_termination, a.first_request_after, a.last_request_after,
         a.ev_sha256, a.ev_locator, b.live_bindings, b.b_sha256, b.b_locator,
-        u.terminated > $as_of AS scheduled,
+        u.terminated > least($as_of, $period_end) AS scheduled,
         coalesce(a.requests_after_termination, 0) > 0 AS used_after,
         coalesce(u.last_login >= u.deadline + 1, false) AS login_after,
         u.status = 'active' AND u.snapshot_date > u.deadline AS still_active,
@@ -45,7 +52,7 @@ SELECT
         ELSE 'pass'
     END AS status,
     CASE
-        WHEN scheduled THEN 'termination is scheduled for ' || terminated || ', after the as-of date'
+        WHEN scheduled THEN 'termination is scheduled for ' || terminated || ', after the evaluation date (the earlier of the as-of date and the period end)'
         WHEN used_after OR login_after OR still_active OR snapshot_too_old OR still_bound THEN
             'terminated ' || terminated || ': ' || concat_ws('; ',
                 CASE WHEN used_after THEN requests_after_termination || ' API request(s) as '
@@ -58,8 +65,14 @@ SELECT
                 CASE WHEN still_bound THEN 'still named in RBAC binding(s) ' || array_to_string(live_bindings, ', ') END)
         WHEN status = 'active' THEN 'terminated ' || terminated || '; still active in the inventory of '
             || snapshot_date || ', which is allowed until the end of ' || deadline
-        ELSE 'terminated ' || terminated || '; disabled and not used afterwards'
-    END AS reason,
+        ELSE 'terminated ' || terminated || '; disabled'
+             || CASE WHEN (SELECT audit FROM evidence) THEN ' and not used afterwards' ELSE '' END
+    END || CASE WHEN NOT (scheduled OR used_after OR login_after OR still_active OR snapshot_too_old OR still_bound)
+                THEN concat_ws('', CASE WHEN NOT (SELECT audit FROM evidence)
+                                        THEN '; use after termination not examined: no audit log for the period' END,
+                               CASE WHEN NOT (SELECT rbac FROM evidence)
+                                        THEN '; remaining bindings not examined: no RBAC snapshot' END)
+                ELSE '' END AS reason,
     CASE WHEN used_after THEN ev_sha256
          WHEN login_after OR still_active OR snapshot_too_old OR NOT still_bound THEN source_sha256
          ELSE b_sha256 END AS source_sha256,

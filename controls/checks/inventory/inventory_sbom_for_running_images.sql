@@ -9,6 +9,9 @@
 -- needs an inventory of that digest (an inventory whose document names no digest, as SPDX
 -- files do here, counts for every digest of its repository); otherwise any inventory of the
 -- repository counts. Package class comes from the purl type, else the package type the tool reports.
+-- A workload in a CDE or connected namespace whose spec became unknown during the period (a change
+-- the audit log does not show: workload_spec_history) ran an image nobody can name: one failing
+-- row per such workload, keyed "unknown image of <workload>", since no inventory can be shown for it.
 WITH running AS (
     SELECT image_repo,
         CASE WHEN bool_or(zone = 'cde') THEN 'cde' WHEN bool_or(zone = 'connected') THEN 'connected'
@@ -63,7 +66,7 @@ sboms AS (
               lower(coalesce(nullif(regexp_extract(purl, '^pkg:([^/@?]+)/', 1), ''), pkg_type)) AS t
           FROM sbom_packages) p USING (scan_id)
     CROSS JOIN classes c
-    WHERE s.scanned_at >= $lookback_start AND s.scanned_at < $as_of + INTERVAL 1 DAY
+    WHERE s.scanned_at >= $lookback_start AND s.scanned_at < least($as_of, $period_end) + INTERVAL 1 DAY
     GROUP BY s.scan_id
 ),
 vscans AS (
@@ -74,7 +77,7 @@ vscans AS (
         count(DISTINCT v.pkg_name) AS packages, NULL::BIGINT AS os_packages,
         NULL::BIGINT AS language_packages
     FROM image_scans s LEFT JOIN vulnerabilities v USING (scan_id)
-    WHERE s.scanned_at >= $lookback_start AND s.scanned_at < $as_of + INTERVAL 1 DAY
+    WHERE s.scanned_at >= $lookback_start AND s.scanned_at < least($as_of, $period_end) + INTERVAL 1 DAY
     GROUP BY s.scan_id
 ),
 docs AS (
@@ -167,3 +170,17 @@ SELECT
     doc.digest AS inventory_digest, doc.packages AS packages, doc.os AS os_packages,
     doc.lang AS language_packages, sbom_documents, digests_without_inventory
 FROM judged
+UNION ALL BY NAME
+SELECT
+    'unknown image of ' || h.workload AS resource, 'fail' AS status,
+    any_value(h.spec_detail ORDER BY h.valid_from)
+        || ': which image ran is unknown, so no inventory of it can be shown' AS reason,
+    any_value(h.change_sha256 ORDER BY h.valid_from) AS source_sha256,
+    any_value(h.change_locator ORDER BY h.valid_from) AS locator,
+    NULL::VARCHAR AS image_repo, any_value(z.zone) AS zone, [h.namespace] AS namespaces,
+    [h.workload] AS workloads, []::VARCHAR[] AS image_digests, NULL::BOOLEAN AS bespoke,
+    []::VARCHAR[] AS digests_without_inventory
+FROM workload_spec_history h
+JOIN scope_namespaces z ON z.namespace = h.namespace
+WHERE h.spec_state = 'unknown' AND (h.valid_to IS NULL OR h.valid_to >= $period_start)
+GROUP BY h.workload, h.namespace

@@ -2,7 +2,7 @@
 -- address for 401 answers (authentication failed, so no user was established).
 WITH src AS (
     SELECT DISTINCT source_sha256 FROM k8s_audit_events
-    WHERE event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+    WHERE event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 req AS (       -- one record per request: its most complete stage
     SELECT e.* FROM k8s_audit_events e
@@ -21,7 +21,7 @@ f AS (
              ELSE '401 from ' || coalesce(nullif(source_ip, ''), '(no source address)') END AS grp
     FROM req
     WHERE response_code IN (401, 403)
-      AND (event_time IS NULL OR (event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY))
+      AND (event_time IS NULL OR (event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY))
 ),
 g AS (
     SELECT grp, any_value(response_code) AS response_code,

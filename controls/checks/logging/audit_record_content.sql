@@ -5,7 +5,7 @@ WITH src AS (
     WHERE s.format = 'k8s-audit'
       AND EXISTS (SELECT 1 FROM k8s_audit_events e
                   WHERE e.source_sha256 = s.source_sha256
-                    AND e.event_time >= $period_start AND e.event_time < $as_of + INTERVAL 1 DAY)
+                    AND e.event_time >= $period_start AND e.event_time < least($as_of, $period_end) + INTERVAL 1 DAY)
 ),
 named AS (     -- the file name, made unique with a digest prefix when two files share it
     SELECT source_sha256,
@@ -32,7 +32,7 @@ flags AS (
         coalesce(nullif(name, ''), nullif(resource, ''), nullif(request_uri, '')) IS NOT NULL AS has_target
     FROM req
     WHERE event_time IS NULL
-       OR (event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY)
+       OR (event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY)
 ),
 long AS (
     SELECT source_sha256, locator, event_time, e.element, e.ord, e.fields, e.present

@@ -4,7 +4,7 @@ WITH r AS (
         SELECT 'Kubernetes audit log' AS family, event_time AS t, source_sha256, locator FROM k8s_audit_events
         UNION ALL SELECT 'runtime alerts', event_time, source_sha256, locator FROM runtime_alerts
         UNION ALL SELECT 'network flows', start_time, source_sha256, locator FROM flows
-    ) WHERE t IS NOT NULL AND t < $as_of + INTERVAL 1 DAY
+    ) WHERE t IS NOT NULL AND t < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 fam AS (
     SELECT family, min(t) AS earliest_record, max(t) AS latest_record, count(*) AS records,
@@ -12,8 +12,8 @@ fam AS (
     FROM r GROUP BY family
 ),
 win AS (       -- the last online months, in calendar months back from the as-of date
-    SELECT k, CAST($as_of - to_months(k) AS DATE) + 1 AS w_start,
-              CAST($as_of - to_months(k - 1) AS DATE) AS w_end
+    SELECT k, CAST(least($as_of, $period_end) - to_months(k) AS DATE) + 1 AS w_start,
+              CAST(least($as_of, $period_end) - to_months(k - 1) AS DATE) AS w_end
     FROM range(1, $online_months + 1) AS t(k)
 ),
 hits AS (
@@ -30,7 +30,7 @@ gaps AS (
 j AS (
     SELECT f.*, coalesce(g.empty_months, []) AS empty_months,
         -- 12 months of history as of D means records from D - 12 months + 1 day (D included).
-        CAST($as_of - to_months($retention_months) + INTERVAL 1 DAY AS DATE) AS retain_from
+        CAST(least($as_of, $period_end) - to_months($retention_months) + INTERVAL 1 DAY AS DATE) AS retain_from
     FROM fam f LEFT JOIN gaps g USING (family)
 )
 SELECT
@@ -40,7 +40,7 @@ SELECT
     CASE WHEN CAST(earliest_record AS DATE) > retain_from OR len(empty_months) > 0 THEN concat_ws('; ',
             CASE WHEN CAST(earliest_record AS DATE) > retain_from THEN 'history starts '
                 || CAST(earliest_record AS DATE) || ', ' || (CAST(earliest_record AS DATE) - retain_from)
-                || ' days after ' || retain_from || ' (' || $retention_months || ' months before the as-of date)' END,
+                || ' days after ' || retain_from || ' (' || $retention_months || ' months before the evaluation date)' END,
             CASE WHEN len(empty_months) > 0 THEN 'no records from ' || array_to_string(empty_months, ', ') END)
          ELSE 'records from ' || CAST(earliest_record AS DATE) || ' to ' || CAST(latest_record AS DATE)
               || ', reaching back to ' || retain_from || ', with records in each of the last '

@@ -72,7 +72,9 @@ SELECT
                  || ' lost event(s)' || coalesce(' on ' || hubble_nodes, '') END,
             CASE WHEN skipdata_records = 0 AND notices IS NULL THEN records
                  || ' flow record(s) (' || formats || '), no capture loss reported' END)
-    END AS reason,
+    END || CASE WHEN records = 0 OR skipdata_records > 0 OR notices IS NOT NULL
+                THEN '; follow up that the failure was detected, alerted and responded to (10.7.2, 10.7.3)'
+                ELSE '' END AS reason,
     CASE WHEN records = 0 AND notices IS NULL THEN NULL ELSE source_sha256 END AS source_sha256,
     CASE WHEN records = 0 AND notices IS NULL
          THEN 'absent:flows with start_time on ' || day ELSE locator END AS locator,

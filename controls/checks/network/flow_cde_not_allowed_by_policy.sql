@@ -1,38 +1,30 @@
--- One row per observed edge into the CDE: (source, destination workload, port, protocol), where
--- a side is namespace/workload when the pod is known and the address otherwise.
---
--- Connections: Hubble records (allowed, not replies; Hubble reports direction and the pods'
--- namespaces and labels) plus the address-only edges of controls/lib/flow_edges.sql (VPC and
--- Zeek; replies already removed). Addresses are turned into pods with the endpoints Hubble saw in
--- the period (one namespace/workload per address, else left as an address).
--- Policies: controls/lib/netpol_rules.sql (the NetworkPolicies in force on the as-of date).
+-- One row per connection observed into a CDE server (controls/lib/flow_edges.sql: one item per
+-- client, server, port and protocol, whichever flow sources saw it; a side is namespace/workload
+-- when the pod is known and the address otherwise), judged against the NetworkPolicies in force
+-- on the as-of date (controls/lib/netpol_rules.sql) and the approved-flow register.
+-- Without a NetworkPolicy export in force, a connection no approved flow covers still fails (the
+-- register alone proves it); the others cannot be judged and are not applicable.
 WITH cde_ns AS (SELECT namespace FROM scope_namespaces WHERE zone = 'cde'),
+has_export AS (SELECT EXISTS (SELECT 1 FROM network_policy_exports) AS known),
 win AS (
     SELECT * FROM flows
     WHERE flow_format = 'hubble'
-      AND start_time >= $period_start AND start_time < $as_of + INTERVAL 1 DAY
+      AND start_time >= $period_start AND start_time < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 -- Hubble labels: "k8s:key=value" for the pod, "k8s:io.cilium.k8s.namespace.labels.key=value"
 -- for its namespace; Cilium's own io.cilium.* / io.kubernetes.* entries are not pod labels.
 endpoint_rows AS (
-    SELECT src_ip AS ip, src_namespace AS namespace, coalesce(src_workload, src_pod) AS workload,
-        src_labels AS labels, start_time FROM win
-    WHERE src_namespace IS NOT NULL AND src_ip IS NOT NULL
+    SELECT src_namespace AS namespace, src_labels AS labels FROM win
+    WHERE src_namespace IS NOT NULL
     UNION ALL
-    SELECT dst_ip, dst_namespace, coalesce(dst_workload, dst_pod), dst_labels, start_time FROM win
-    WHERE dst_namespace IS NOT NULL AND dst_ip IS NOT NULL
-),
-pod_ips AS (
-    SELECT ip, any_value(namespace) AS namespace, any_value(workload) AS workload,
-        arg_max(labels, start_time) AS labels
-    FROM endpoint_rows GROUP BY ip
-    HAVING count(DISTINCT namespace || '/' || coalesce(workload, '')) = 1
+    SELECT dst_namespace, dst_labels FROM win WHERE dst_namespace IS NOT NULL
 ),
 ns_labels AS (
     SELECT namespace, list_sort(list_distinct(flatten(list(labels)))) AS labels FROM (
         SELECT namespace, ['kubernetes.io/metadata.name=' || namespace] AS labels
         FROM (SELECT namespace FROM endpoint_rows UNION SELECT namespace FROM cde_ns
-              UNION SELECT namespace FROM netpol_rules)
+              UNION SELECT namespace FROM netpol_rules
+              UNION SELECT src_namespace FROM flow_edges WHERE src_namespace IS NOT NULL)
         UNION ALL
         SELECT name, list_transform(map_entries(
             from_json(labels, '"MAP(VARCHAR, VARCHAR)"')), lambda e: e.key || '=' || e.value)
@@ -44,43 +36,22 @@ ns_labels AS (
         FROM endpoint_rows WHERE labels IS NOT NULL
     ) GROUP BY namespace
 ),
--- one row per Hubble connection record, and one per address-only edge
-conns AS (
-    SELECT 'hubble' AS basis, src_ip, src_namespace AS src_ns,
-        coalesce(src_workload, src_pod) AS src_wl, src_labels AS src_raw,
-        dst_ip, dst_namespace AS dst_ns, coalesce(dst_workload, dst_pod) AS dst_wl,
-        dst_labels AS dst_raw, dst_port, protocol, 1 AS flows,
-        start_time AS first_seen, coalesce(end_time, start_time) AS last_seen,
-        source_sha256, locator
-    FROM win
-    WHERE action = 'allowed' AND NOT coalesce(is_reply, false)
-    UNION ALL
-    SELECT 'address', e.src_ip, ps.namespace, ps.workload, ps.labels,
-        e.dst_ip, pd.namespace, pd.workload, pd.labels, e.dst_port, e.protocol, e.flows,
-        e.first_seen, e.last_seen, e.source_sha256, e.locator
-    FROM flow_edges e
-    LEFT JOIN pod_ips ps ON ps.ip = e.src_ip AND e.src_namespace IS NULL
-    LEFT JOIN pod_ips pd ON pd.ip = e.dst_ip AND e.dst_namespace IS NULL
-    WHERE e.flow_format NOT LIKE '%hubble%'
-),
 keyed AS (
-    SELECT c.*,
-        coalesce(c.src_ns || '/' || c.src_wl, c.src_ns, c.src_ip) AS src,
-        coalesce(c.dst_ns || '/' || c.dst_wl, c.dst_ns, c.dst_ip) AS dst,
-        list_transform(list_filter(coalesce(c.src_raw, []::VARCHAR[]), lambda l:
+    SELECT e.*, e.src_namespace AS src_ns, e.dst_namespace AS dst_ns,
+        CASE WHEN e.src_namespace IS NULL THEN e.src_ip END AS src_addr,
+        list_transform(list_filter(coalesce(e.src_labels, []::VARCHAR[]), lambda l:
             starts_with(l, 'k8s:') AND NOT starts_with(l, 'k8s:io.cilium.')
-            AND NOT starts_with(l, 'k8s:io.kubernetes.')), lambda l: substr(l, 5)) AS src_labels,
-        list_transform(list_filter(coalesce(c.dst_raw, []::VARCHAR[]), lambda l:
+            AND NOT starts_with(l, 'k8s:io.kubernetes.')), lambda l: substr(l, 5)) AS src_pod_labels,
+        list_transform(list_filter(coalesce(e.dst_labels, []::VARCHAR[]), lambda l:
             starts_with(l, 'k8s:') AND NOT starts_with(l, 'k8s:io.cilium.')
-            AND NOT starts_with(l, 'k8s:io.kubernetes.')), lambda l: substr(l, 5)) AS dst_labels
-    FROM conns c
-    LEFT JOIN ip_zones z ON z.ip = c.dst_ip
-    WHERE c.dst_ns IN (SELECT namespace FROM cde_ns)
-       OR (c.dst_ns IS NULL AND z.zone = 'cde')
+            AND NOT starts_with(l, 'k8s:io.kubernetes.')), lambda l: substr(l, 5)) AS dst_pod_labels
+    FROM flow_edges e
+    WHERE e.dst_zone = 'cde'
 ),
 -- the policy question, asked once per distinct combination
 combos AS (
-    SELECT DISTINCT basis, src_ip, src_ns, src_labels, dst_ns, dst_labels, dst_port, protocol
+    SELECT DISTINCT src_addr AS src_ip, src_ns, src_pod_labels AS src_labels, dst_ns,
+        dst_pod_labels AS dst_labels, dst_port, protocol
     FROM keyed WHERE dst_ns IS NOT NULL
 ),
 selecting AS (
@@ -158,131 +129,100 @@ rule_match AS (
     LEFT JOIN ns_labels n ON n.namespace = i.src_ns
 ),
 verdicts AS (
-    SELECT c.basis, c.src_ip, c.src_ns, c.src_labels, c.dst_ns, c.dst_labels, c.dst_port, c.protocol,
+    SELECT c.src_ip, c.src_ns, c.src_labels, c.dst_ns, c.dst_labels, c.dst_port, c.protocol,
         CASE WHEN NOT EXISTS (SELECT 1 FROM rule_match m
-                              WHERE m.basis = c.basis AND m.src_ip IS NOT DISTINCT FROM c.src_ip
+                              WHERE m.src_ip IS NOT DISTINCT FROM c.src_ip
                                 AND m.src_ns IS NOT DISTINCT FROM c.src_ns AND m.src_labels = c.src_labels
                                 AND m.dst_ns = c.dst_ns AND m.dst_labels = c.dst_labels
                                 AND m.dst_port IS NOT DISTINCT FROM c.dst_port
                                 AND m.protocol IS NOT DISTINCT FROM c.protocol) THEN 'no_policy'
              WHEN EXISTS (SELECT 1 FROM rule_match m
-                          WHERE m.admits AND m.basis = c.basis AND m.src_ip IS NOT DISTINCT FROM c.src_ip
+                          WHERE m.admits AND m.src_ip IS NOT DISTINCT FROM c.src_ip
                             AND m.src_ns IS NOT DISTINCT FROM c.src_ns AND m.src_labels = c.src_labels
                             AND m.dst_ns = c.dst_ns AND m.dst_labels = c.dst_labels
                             AND m.dst_port IS NOT DISTINCT FROM c.dst_port
                             AND m.protocol IS NOT DISTINCT FROM c.protocol) THEN 'admitted'
              ELSE 'denied' END AS verdict,
         (SELECT string_agg(DISTINCT m.policy, ', ' ORDER BY m.policy) FROM rule_match m
-          WHERE m.admits AND m.basis = c.basis AND m.src_ip IS NOT DISTINCT FROM c.src_ip
+          WHERE m.admits AND m.src_ip IS NOT DISTINCT FROM c.src_ip
             AND m.src_ns IS NOT DISTINCT FROM c.src_ns AND m.src_labels = c.src_labels
             AND m.dst_ns = c.dst_ns AND m.dst_labels = c.dst_labels
             AND m.dst_port IS NOT DISTINCT FROM c.dst_port
             AND m.protocol IS NOT DISTINCT FROM c.protocol) AS admitting_policies
     FROM combos c
 ),
--- the approved-flow register, matched per connection as flow_edges does
-approved AS (
-    SELECT k.basis, k.src_ip, k.src_ns, k.dst_ip, k.dst_ns, k.dst_port, k.protocol,
-        min(p.flow_id) AS flow_id
-    FROM (SELECT DISTINCT basis, src_ip, src_ns, dst_ip, dst_ns, dst_port, protocol FROM keyed) k
-    JOIN approved_flow_ports p
-      ON k.dst_port BETWEEN p.port_low AND p.port_high AND p.protocol IN (k.protocol, 'any')
-    WHERE (EXISTS (SELECT 1 FROM ip_approved a
-                   WHERE a.flow_id = p.flow_id AND a.side = 'source' AND a.ip = k.src_ip)
-           OR EXISTS (SELECT 1 FROM approved_flow_namespaces n
-                      WHERE n.flow_id = p.flow_id AND n.side = 'source' AND n.namespace = k.src_ns))
-      AND (EXISTS (SELECT 1 FROM ip_approved a
-                   WHERE a.flow_id = p.flow_id AND a.side = 'destination' AND a.ip = k.dst_ip)
-           OR EXISTS (SELECT 1 FROM approved_flow_namespaces n
-                      WHERE n.flow_id = p.flow_id AND n.side = 'destination' AND n.namespace = k.dst_ns))
-    GROUP BY ALL
-),
-judged AS (
-    SELECT k.*, v.verdict, v.admitting_policies, a.flow_id
-    FROM keyed k
-    LEFT JOIN verdicts v
-      ON v.basis = k.basis AND v.src_ip IS NOT DISTINCT FROM k.src_ip
-     AND v.src_ns IS NOT DISTINCT FROM k.src_ns AND v.src_labels = k.src_labels
-     AND v.dst_ns = k.dst_ns AND v.dst_labels = k.dst_labels
-     AND v.dst_port IS NOT DISTINCT FROM k.dst_port AND v.protocol IS NOT DISTINCT FROM k.protocol
-    LEFT JOIN approved a
-      ON a.basis = k.basis AND a.src_ip IS NOT DISTINCT FROM k.src_ip
-     AND a.src_ns IS NOT DISTINCT FROM k.src_ns AND a.dst_ip IS NOT DISTINCT FROM k.dst_ip
-     AND a.dst_ns IS NOT DISTINCT FROM k.dst_ns
-     AND a.dst_port IS NOT DISTINCT FROM k.dst_port AND a.protocol IS NOT DISTINCT FROM k.protocol
-),
 -- Hubble sees traffic at the pod, after the NetworkPolicy; VPC and Zeek see it on the network,
 -- before it. The pod-level view decides when there is one.
-edges AS (
-    SELECT src, dst, dst_port, protocol,
-        any_value(src_ns) AS src_namespace, any_value(dst_ns) AS dst_namespace,
-        bool_or(basis = 'hubble') AS seen_at_pod,
-        coalesce(sum(flows) FILTER (basis = 'hubble'), 0) AS hubble_flows,
-        coalesce(sum(flows) FILTER (basis = 'address'), 0) AS network_flows,
-        sum(flows) AS flows, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-        list(verdict ORDER BY verdict) FILTER (basis = 'hubble') AS pod_verdicts,
-        list(verdict ORDER BY verdict) FILTER (basis = 'address') AS network_verdicts,
-        string_agg(DISTINCT admitting_policies, ', ' ORDER BY admitting_policies) AS admitting_policies,
-        bool_and(flow_id IS NOT NULL) AS approved,
-        min(flow_id) AS matched_flow,
-        arg_min(source_sha256, first_seen) AS source_sha256, arg_min(locator, first_seen) AS locator
-    FROM judged
-    GROUP BY src, dst, dst_port, protocol
+judged AS (
+    SELECT k.*, v.verdict, v.admitting_policies, k.hubble_records > 0 AS seen_at_pod
+    FROM keyed k
+    LEFT JOIN verdicts v
+      ON v.src_ip IS NOT DISTINCT FROM k.src_addr
+     AND v.src_ns IS NOT DISTINCT FROM k.src_ns AND v.src_labels = k.src_pod_labels
+     AND v.dst_ns = k.dst_ns AND v.dst_labels = k.dst_pod_labels
+     AND v.dst_port IS NOT DISTINCT FROM k.dst_port AND v.protocol IS NOT DISTINCT FROM k.protocol
 ),
 dropped AS (
     SELECT coalesce(src_namespace || '/' || coalesce(src_workload, src_pod), src_namespace, src_ip) AS src,
         coalesce(dst_namespace || '/' || coalesce(dst_workload, dst_pod), dst_namespace, dst_ip) AS dst,
         dst_port, protocol, count(*) AS drops
-    FROM win WHERE action = 'denied' AND NOT coalesce(is_reply, false)
+    FROM flows
+    WHERE flow_format = 'hubble' AND action = 'denied' AND NOT coalesce(is_reply, false)
+      AND start_time >= $period_start AND start_time < least($as_of, $period_end) + INTERVAL 1 DAY
     GROUP BY ALL
 ),
 classified AS (
-    SELECT e.*, coalesce(d.drops, 0) AS hubble_drops,
+    SELECT j.*, coalesce(d.drops, 0) AS hubble_drops,
         CASE
-            WHEN e.dst_namespace IS NULL THEN 'not_a_pod'
-            WHEN e.seen_at_pod THEN
-                CASE WHEN list_contains(e.pod_verdicts, 'no_policy') THEN 'no_policy'
-                     WHEN list_contains(e.pod_verdicts, 'denied') THEN 'contradicted'
-                     ELSE 'admitted' END
+            WHEN NOT (SELECT known FROM has_export) THEN 'no_export'
+            WHEN j.dst_namespace IS NULL THEN 'not_a_pod'
+            WHEN j.seen_at_pod THEN
+                CASE j.verdict WHEN 'no_policy' THEN 'no_policy' WHEN 'denied' THEN 'contradicted'
+                               ELSE 'admitted' END
             ELSE
-                CASE WHEN list_contains(e.network_verdicts, 'no_policy') THEN 'no_policy'
-                     WHEN list_contains(e.network_verdicts, 'admitted') THEN 'admitted'
-                     ELSE 'denied_at_pod' END
+                CASE j.verdict WHEN 'no_policy' THEN 'no_policy' WHEN 'admitted' THEN 'admitted'
+                               ELSE 'denied_at_pod' END
         END AS policy_verdict
-    FROM edges e
+    FROM judged j
     LEFT JOIN dropped d
-      ON d.src = e.src AND d.dst = e.dst AND d.dst_port IS NOT DISTINCT FROM e.dst_port
-     AND d.protocol IS NOT DISTINCT FROM e.protocol
+      ON d.src = j.src AND d.dst = j.dst AND d.dst_port IS NOT DISTINCT FROM j.dst_port
+     AND d.protocol IS NOT DISTINCT FROM j.protocol
 )
 SELECT
-    src || ' -> ' || dst || ':' || coalesce(CAST(dst_port AS VARCHAR), '-') || '/'
-        || coalesce(protocol, '-') AS resource,
+    edge AS resource,
     CASE
-        WHEN policy_verdict = 'admitted' AND approved THEN 'pass'
-        WHEN policy_verdict = 'not_a_pod' AND approved THEN 'pass'
+        WHEN policy_verdict = 'no_export' AND matched_flow IS NULL THEN 'fail'
+        WHEN policy_verdict = 'no_export' THEN 'not_applicable'
+        WHEN policy_verdict = 'admitted' AND matched_flow IS NOT NULL THEN 'pass'
+        WHEN policy_verdict = 'not_a_pod' AND matched_flow IS NOT NULL THEN 'pass'
         WHEN policy_verdict = 'denied_at_pod' THEN 'not_applicable'
         ELSE 'fail'
     END AS status,
     CASE policy_verdict
+        WHEN 'no_export' THEN
+            CASE WHEN matched_flow IS NULL
+                 THEN 'no approved flow covers it; no NetworkPolicy export is in force, so the rules that admitted it could not be examined'
+                 ELSE 'approved flow ' || matched_flow || ' covers it, but no NetworkPolicy export is in force to show a rule admits it' END
         WHEN 'admitted' THEN
             'admitted by NetworkPolicy ' || admitting_policies
-            || CASE WHEN approved THEN ' and approved flow ' || matched_flow
+            || CASE WHEN matched_flow IS NOT NULL THEN ' and approved flow ' || matched_flow
                     ELSE ', but no approved flow covers it: the rule set allows more than the register' END
         WHEN 'not_a_pod' THEN
-            CASE WHEN approved THEN 'no Hubble record identifies the destination as a pod (a node, or a pod Hubble did not see), so no NetworkPolicy can be applied; approved flow ' || matched_flow || ' covers it'
+            CASE WHEN matched_flow IS NOT NULL THEN 'no Hubble record identifies the destination as a pod (a node, or a pod Hubble did not see), so no NetworkPolicy can be applied; approved flow ' || matched_flow || ' covers it'
                  ELSE 'no Hubble record identifies the destination as a pod (a node, or a pod Hubble did not see), so no NetworkPolicy can be applied, and no approved flow covers it' END
         WHEN 'no_policy' THEN
             'no NetworkPolicy selects the destination pod, so it is admitted only by the Kubernetes default (allow all)'
-            || CASE WHEN approved THEN '; approved flow ' || matched_flow || ' is not enforced'
+            || CASE WHEN matched_flow IS NOT NULL THEN '; approved flow ' || matched_flow || ' is not enforced'
                     ELSE ' and no approved flow covers it' END
         WHEN 'contradicted' THEN
             'Hubble forwarded it to the pod, yet no rule of the exported NetworkPolicies admits it (stale export or another policy layer)'
-            || CASE WHEN approved THEN '; approved flow ' || matched_flow ELSE '; no approved flow covers it' END
+            || CASE WHEN matched_flow IS NOT NULL THEN '; approved flow ' || matched_flow ELSE '; no approved flow covers it' END
         ELSE
             'the exported NetworkPolicies deny it at the pod; only the network layer recorded it as accepted'
             || CASE WHEN hubble_drops > 0 THEN ' (Hubble dropped ' || hubble_drops || ' such attempt(s))' ELSE '' END
     END AS reason,
     source_sha256, locator,
     src, dst, dst_port, protocol, policy_verdict, admitting_policies, matched_flow,
-    hubble_flows, network_flows, hubble_drops, first_seen, last_seen
+    records, records_by_format, hubble_drops, first_seen, last_seen, direction_basis,
+    supporting_records
 FROM classified

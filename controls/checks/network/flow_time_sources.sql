@@ -5,6 +5,8 @@
 -- server; an external one is an approved upstream. A designated server passes when an approved
 -- flow covers its source (external upstream or an internal reference clock); any other system
 -- passes only towards a designated server, under an approved flow.
+-- Every pair shows its client synchronises time (10.6.1). A wrong source is a 10.6.2 finding
+-- only, so failing rows name 10.6.2 as their requirement.
 WITH time_flows AS (
     SELECT DISTINCT flow_id FROM approved_flow_ports
     WHERE (protocol IN ('udp', 'any') AND 123 BETWEEN port_low AND port_high)
@@ -50,8 +52,14 @@ SELECT
         ELSE src || ' takes time from ' || dst || ', which is not a designated time server in the approved-flow register'
     END AS reason,
     source_sha256, locator,
+    CASE
+        WHEN coalesce(client_is_server, false) THEN CASE WHEN matched_flow IS NULL THEN '10.6.2' END
+        WHEN server_role = 'designated' AND matched_flow IS NOT NULL THEN NULL
+        ELSE '10.6.2'
+    END AS requirement,
     CASE WHEN coalesce(client_is_server, false) THEN 'time server' ELSE 'client' END AS client_role,
     src AS client, src_zone AS client_zone, dst AS server, dst_zone AS server_zone,
-    coalesce(server_role, 'undeclared') AS server_role, dst_port, protocol, flows, first_seen,
-    last_seen, flow_format, matched_flow
+    coalesce(server_role, 'undeclared') AS server_role, dst_port, protocol, records,
+    records_by_format, first_seen, last_seen, flow_format, direction_basis, matched_flow,
+    supporting_records
 FROM e

@@ -119,10 +119,15 @@ SELECT
         ELSE 'default deny by ' || default_deny_policies || ' is undone by ' || open_rules
             || ', which no approved flow backs'
     END AS reason,
+    -- a namespace without any policy: the export in force that lists none is the evidence
     CASE WHEN open_rules IS NOT NULL THEN open_sha
-         WHEN default_deny_policies IS NOT NULL THEN deny_sha END AS source_sha256,
+         WHEN default_deny_policies IS NOT NULL THEN deny_sha
+         WHEN policies_in_namespace = 0 THEN (SELECT min(source_sha256) FROM network_policy_exports) END
+        AS source_sha256,
     CASE WHEN open_rules IS NOT NULL THEN open_locator
          WHEN default_deny_policies IS NOT NULL THEN deny_locator
+         WHEN policies_in_namespace = 0
+             THEN (SELECT arg_min(locator, source_sha256) FROM network_policy_exports)
          ELSE 'absent:current_network_policies namespace=' || namespace || ' selecting every pod with policyType '
               || CASE direction WHEN 'ingress' THEN 'Ingress' ELSE 'Egress' END END AS locator,
     namespace, zone, direction, default_deny_policies, open_rules, approved_open_rules,

@@ -1,9 +1,6 @@
 -- One row per alert key, "<namespace>/<pod or container> <UTC day>: <rule>" ("host <node>" for
 -- alerts outside containers), for runtime alerts at or above the priority, in the period, on
--- in-scope workloads: a CDE or connected namespace, a CDE image, or (for alerts outside any
--- container) a node whose address lies in a CDE or connected range (nodes named ip-a-b-c-d, as on
--- EKS, give their address). Alerts about the cluster as a whole (k8s_audit alerts without a
--- namespace) and the sensor's own records (source internal) are left out.
+-- in-scope workloads (controls/lib/runtime_alerts_in_scope.sql says what is in scope).
 --
 -- Dispositions are attestations of kind alert_disposition whose date or period covers the alert's
 -- day and whose evidence or justification names the alert: its key, or its rule.
@@ -15,33 +12,8 @@ WITH levels AS (
         ELSE error('min_priority must be a Falco priority (Emergency ... Debug), got ' || $min_priority)
         END AS max_level
 ),
-alerts AS (
-    SELECT a.*,
-        coalesce(a.pod, json_extract_string(a.output_fields, '$."ka.target.name"'), a.container_name,
-                 a.container_id) AS subject,
-        CASE WHEN regexp_matches(a.hostname, '^ip-\d+-\d+-\d+-\d+')
-             THEN replace(regexp_extract(a.hostname, '^ip-(\d+-\d+-\d+-\d+)', 1), '-', '.') END AS node_ip
-    FROM runtime_alerts a, levels l
-    WHERE a.event_time >= $period_start AND a.event_time < $as_of + INTERVAL 1 DAY
-      AND a.priority_level <= l.max_level
-      AND coalesce(a.source, '') <> 'internal'
-),
-scoped AS (
-    SELECT a.*,
-        CASE WHEN a.namespace IN (SELECT namespace FROM scope_namespaces WHERE zone = 'cde')
-                  OR EXISTS (SELECT 1 FROM scope_images p WHERE a.image GLOB p.pattern) THEN 'cde'
-             WHEN a.namespace IN (SELECT namespace FROM scope_namespaces WHERE zone = 'connected') THEN 'connected'
-             WHEN a.namespace IS NULL AND a.container_id IS NULL AND coalesce(a.source, '') = 'syscall'
-                  THEN (SELECT z.zone FROM ip_zones z WHERE z.ip = a.node_ip AND z.zone IN ('cde', 'connected'))
-        END AS zone
-    FROM alerts a
-),
 keyed AS (
-    SELECT *,
-        coalesce(namespace || '/' || coalesce(subject, '-'), 'host ' || hostname) || ' '
-            || strftime(event_time, '%Y-%m-%d') || ': ' || rule AS alert_key,
-        CAST(event_time AS DATE) AS day
-    FROM scoped WHERE zone IS NOT NULL
+    SELECT a.* FROM runtime_alerts_in_scope a, levels l WHERE a.priority_level <= l.max_level
 ),
 grouped AS (
     SELECT alert_key, any_value(rule) AS rule, min(priority_level) AS priority_level,

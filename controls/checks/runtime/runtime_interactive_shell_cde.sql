@@ -10,7 +10,7 @@ recs AS (
         list_contains(CAST($shell_rules AS VARCHAR[]), a.rule) AS shell_rule,
         coalesce(try_cast(json_extract_string(a.output_fields, '$."proc.tty"') AS BIGINT), 0) <> 0 AS on_tty
     FROM runtime_alerts a
-    WHERE a.event_time >= $period_start AND a.event_time < $as_of + INTERVAL 1 DAY
+    WHERE a.event_time >= $period_start AND a.event_time < least($as_of, $period_end) + INTERVAL 1 DAY
       AND a.container_id IS NOT NULL AND a.container_id <> 'host'
       AND (a.namespace IN (SELECT namespace FROM cde_ns)
            OR EXISTS (SELECT 1 FROM scope_images p WHERE a.image GLOB p.pattern))
@@ -36,7 +36,7 @@ sessions AS (
     FROM k8s_audit_events
     WHERE subresource IN ('exec', 'attach') AND resource = 'pods'
       AND (response_code = 101 OR response_code BETWEEN 200 AND 299)
-      AND event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
     GROUP BY ALL
 )
 SELECT

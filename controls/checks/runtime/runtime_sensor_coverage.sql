@@ -10,7 +10,8 @@ sightings AS (
     SELECT lower(split_part(hostname, '.', 1)) AS node, hostname AS name, 'runtime sensor' AS via,
         event_time AS t
     FROM runtime_alerts
-    WHERE hostname IS NOT NULL AND event_time >= $lookback_start AND event_time < $as_of + INTERVAL 1 DAY
+    WHERE hostname IS NOT NULL AND event_time >= $lookback_start
+      AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
     UNION ALL
     SELECT lower(split_part(regexp_extract(sensor, '[^/]+$'), '.', 1)), regexp_extract(sensor, '[^/]+$'),
         'hubble', start_time
@@ -86,7 +87,8 @@ SELECT
         WHEN longest_silence_hours > $max_silence_hours THEN
             'runtime sensor silent from ' || strftime(gap_start, '%Y-%m-%d %H:%M') || ' to '
             || strftime(gap_end, '%Y-%m-%d %H:%M') || ' UTC (' || longest_silence_hours
-            || ' h, limit ' || $max_silence_hours || ' h)'
+            || ' h, limit ' || $max_silence_hours || ' h): a failure of a critical security control'
+            || ' occurred; follow up that it was detected, alerted and responded to (10.7.2, 10.7.3)'
         ELSE records || ' sensor record(s); longest silence ' || longest_silence_hours || ' h'
     END AS reason,
     CASE WHEN records = 0 THEN NULL ELSE source_sha256 END AS source_sha256,
@@ -96,5 +98,9 @@ SELECT
              'absent:runtime_alerts with hostname ' || name || ' from ' || strftime(gap_start, '%Y-%m-%d %H:%M')
              || ' to ' || strftime(gap_end, '%Y-%m-%d %H:%M') || ' UTC'
          ELSE locator END AS locator,
+    -- a silence on a node whose sensor otherwise reports is a control failure (10.7.2), not a
+    -- missing anti-malware deployment; a node without any output counts for every requirement
+    CASE WHEN NOT gone AND records > 0 AND longest_silence_hours > $max_silence_hours
+         THEN '10.7.2' END AS requirement,
     name AS node, seen_by, records, first_output, last_output, longest_silence_hours, gap_start, gap_end
 FROM judged

@@ -9,24 +9,24 @@ WITH ev AS (
     SELECT namespace, 'API objects' AS kind, resource AS detail, source_sha256, locator, event_time AS t, true AS holds
     FROM k8s_audit_events
     WHERE namespace IS NOT NULL AND (response_code BETWEEN 200 AND 299 OR response_code = 101)
-      AND event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
     UNION ALL
     SELECT split_part(username, ':', 3), 'service account in use', split_part(username, ':', 4),
         source_sha256, locator, event_time, true
     FROM k8s_audit_events
     WHERE starts_with(username, 'system:serviceaccount:')
-      AND event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
     UNION ALL
     SELECT ns, 'flows', NULL, source_sha256, locator, start_time, true FROM (
         SELECT src_namespace AS ns, source_sha256, locator, start_time FROM flows
-        WHERE src_namespace IS NOT NULL AND start_time >= $period_start AND start_time < $as_of + INTERVAL 1 DAY
+        WHERE src_namespace IS NOT NULL AND start_time >= $period_start AND start_time < least($as_of, $period_end) + INTERVAL 1 DAY
         UNION ALL
         SELECT dst_namespace, source_sha256, locator, start_time FROM flows
-        WHERE dst_namespace IS NOT NULL AND start_time >= $period_start AND start_time < $as_of + INTERVAL 1 DAY)
+        WHERE dst_namespace IS NOT NULL AND start_time >= $period_start AND start_time < least($as_of, $period_end) + INTERVAL 1 DAY)
     UNION ALL
     SELECT namespace, 'runtime alerts', rule, source_sha256, locator, event_time, true
     FROM runtime_alerts
-    WHERE namespace IS NOT NULL AND event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+    WHERE namespace IS NOT NULL AND event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
     UNION ALL
     SELECT namespace, 'Roles', name, source_sha256, locator, NULL, true FROM current_rbac_roles
     WHERE namespace IS NOT NULL
@@ -55,7 +55,7 @@ WITH ev AS (
     FROM k8s_audit_events
     WHERE resource = 'namespaces' AND subresource IS NULL AND name IS NOT NULL
       AND verb IN ('create', 'delete') AND response_code BETWEEN 200 AND 299
-      AND event_time >= $period_start AND event_time < $as_of + INTERVAL 1 DAY
+      AND event_time >= $period_start AND event_time < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 seen AS (
     SELECT namespace, bool_or(holds) AS holds,

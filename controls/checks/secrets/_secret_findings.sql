@@ -6,7 +6,7 @@
 -- of the artifact in the period counts: a secret removed by a later build was still exposed.
 WITH scans_p AS (
     SELECT * FROM secret_scans
-    WHERE scanned_at >= $period_start AND scanned_at < $as_of + INTERVAL 1 DAY
+    WHERE scanned_at >= $period_start AND scanned_at < least($as_of, $period_end) + INTERVAL 1 DAY
 ),
 artifacts AS (
     SELECT artifact, any_value(artifact_kind) AS artifact_kind, any_value(image_repo) AS image_repo,
