@@ -196,6 +196,7 @@ _COLUMNS = f"""
 
 _PROBLEM = f"""
     CASE
+        WHEN provider_problem IS NOT NULL THEN provider_problem
         WHEN e IS NULL THEN 'the wrapped audit event is not valid JSON'
         WHEN e.auditID IS NULL THEN 'not a Kubernetes audit Event: auditID is missing'
         WHEN e.stage IS NULL THEN 'not a Kubernetes audit Event: stage is missing'
@@ -220,6 +221,7 @@ PLAIN_SPEC = dataclasses.replace(
     SPEC,
     unwrap=None,
     skip="NULL",
+    problem=_PROBLEM.replace("WHEN provider_problem IS NOT NULL THEN provider_problem", ""),
     columns=_COLUMNS + ", " + audit_managed.provider_columns(wrapped=False),
 )
 

@@ -16,6 +16,10 @@ LINE_FORMATS = {
     "hubble-json": (".json", "flows", "dst_port"),
     "k8s-audit": (".jsonl", "k8s_audit_events", "username"),
     "falco-json": (".jsonl", "runtime_alerts", "hostname"),
+    # Managed-cluster audit logs: the same table, read through their envelopes.
+    "gke-audit": (".jsonl", "k8s_audit_events", "username"),
+    "aks-audit": (".jsonl", "k8s_audit_events", "username"),
+    "eks-audit-s3": (".log", "k8s_audit_events", "username"),
 }
 
 
@@ -73,6 +77,40 @@ def audit_record(i: int, user: str = "alice", code: object = 200) -> dict[str, o
     }
 
 
+def gke_record(i: int, user: str = "alice", code: object = None) -> dict[str, object]:
+    """A GKE Cloud Audit Logs entry for a Kubernetes API request (``code``: status.code)."""
+    return {
+        "insertId": f"gke-{i:08d}",
+        "logName": "projects/p/logs/cloudaudit.googleapis.com%2Factivity",
+        "protoPayload": {
+            "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+            "authenticationInfo": {"principalEmail": user},
+            "methodName": "io.k8s.core.v1.pods.get",
+            "resourceName": "core/v1/namespaces/payments/pods/api-0",
+            "serviceName": "k8s.io",
+            "status": {} if code is None else {"code": code},
+        },
+        "resource": {"type": "k8s_cluster", "labels": {"cluster_name": "c1"}},
+        "timestamp": f"2026-07-01T00:{i % 60:02d}:00.000000Z",
+    }
+
+
+def aks_record(i: int, user: str = "alice", code: object = 200) -> dict[str, object]:
+    """An AKS diagnostic record whose ``properties.log`` is the Event as a JSON string."""
+    return {
+        "category": "kube-audit",
+        "properties": {"log": json.dumps(audit_record(i, user, code)), "stream": "stdout"},
+        "resourceId": "/SUBSCRIPTIONS/S/RESOURCEGROUPS/R/PROVIDERS/"
+        "MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS1",
+        "time": f"2026-07-01T00:{i % 60:02d}:00.0000000Z",
+    }
+
+
+def eks_s3_line(i: int, user: str = "alice", code: object = 200) -> str:
+    """A CloudWatch Logs S3 export line of an EKS audit Event: ``<time> <Event JSON>``."""
+    return f"2026-07-01T00:{i % 60:02d}:00.000Z {json.dumps(audit_record(i, user, code))}"
+
+
 def falco_record(i: int, host: str = "node-1") -> dict[str, object]:
     return {
         "time": f"2026-05-07T18:54:{i % 60:02d}.341081180Z",
@@ -97,11 +135,15 @@ def sample(fmt: str, count: int, marker: str) -> str:
     if fmt == "aws-vpc-flow":
         lines = "".join(vpc_line(i, dport=str(value)) + "\n" for i in range(count))
         return VPC_HEADER + "\n" + lines
+    if fmt == "eks-audit-s3":
+        return "".join(eks_s3_line(i, user=str(value)) + "\n" for i in range(count))
     make = {
         "zeek-conn": lambda i: zeek_record(i, port=value),
         "hubble-json": lambda i: hubble_record(i, port=value),
         "k8s-audit": lambda i: audit_record(i, user=str(value)),
         "falco-json": lambda i: falco_record(i, host=str(value)),
+        "gke-audit": lambda i: gke_record(i, user=str(value)),
+        "aks-audit": lambda i: aks_record(i, user=str(value)),
     }[fmt]
     # (JSON lines need at least two records to be read as lines, not as one document.)
     return "".join(json.dumps(make(i)) + "\n" for i in range(count))

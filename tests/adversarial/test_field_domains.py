@@ -15,12 +15,16 @@ import pytest
 from tests.adversarial.conftest import Ingest, Snapshot, assert_rejected
 from tests.adversarial.samples import (
     VPC_HEADER,
+    aks_record,
     audit_record,
+    eks_s3_line,
     falco_record,
+    gke_record,
     hubble_record,
     vpc_line,
     zeek_record,
 )
+from tests.ingest.test_policy_cloud import asff, ocsf
 
 ZEEK_TSV_FIELDS = "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto conn_state".split()
 
@@ -108,6 +112,75 @@ CASES = {
         _raw_json_lines([audit_record(0), audit_record(1, code="__RAW__")], 1, "200.5"),
         "line:2",
         "responseStatus.code",
+    ),
+    # Managed-cluster audit logs: the outcome codes as their envelopes carry them. Read
+    # through the envelope's structure, 7.5 became 8 (429) and "abc" NULL, i.e. success.
+    "gke-status-code-fraction": (
+        "gke.jsonl",
+        _json_lines([gke_record(0), gke_record(1, code=7.5)]),
+        "line:2",
+        "protoPayload.status.code",
+    ),
+    "gke-status-code-text": (
+        "gke.jsonl",
+        _json_lines([gke_record(0), gke_record(1, code="abc")]),
+        "line:2",
+        "protoPayload.status.code",
+    ),
+    "gke-response-code-fraction": (
+        "gke.jsonl",
+        _json_lines(
+            [
+                gke_record(0),
+                {
+                    **gke_record(1, code=7),
+                    "protoPayload": {
+                        **gke_record(1, code=7)["protoPayload"],  # type: ignore[dict-item]
+                        "response": {"kind": "Status", "status": "Failure", "code": 403.5},
+                    },
+                },
+            ]
+        ),
+        "line:2",
+        "protoPayload.response.code",
+    ),
+    "aks-code-fraction": (
+        "aks.jsonl",
+        _json_lines([aks_record(0), aks_record(1, code=200.5)]),
+        "line:2#/properties/log",
+        "responseStatus.code",
+    ),
+    "eks-s3-code-fraction": (
+        "eks.log",
+        eks_s3_line(0) + "\n" + eks_s3_line(1, code=200.5) + "\n",
+        "line:2",
+        "responseStatus.code",
+    ),
+    # Cloud findings: a time that is no time dropped the finding from the period, and a
+    # normalised severity outside 0-100 ranked it below (or above) the threshold.
+    "asff-normalized-150": (
+        "asff.json",
+        json.dumps({"Findings": [asff(), asff(Severity={"Normalized": 150})]}),
+        "#/Findings/1",
+        "Severity.Normalized",
+    ),
+    "asff-normalized-text": (
+        "asff.json",
+        json.dumps({"Findings": [asff(), asff(Severity={"Normalized": "high-ish"})]}),
+        "#/Findings/1",
+        "Severity.Normalized",
+    ),
+    "asff-updated-at-not-a-time": (
+        "asff.json",
+        json.dumps({"Findings": [asff(), asff(UpdatedAt="last tuesday")]}),
+        "#/Findings/1",
+        "UpdatedAt",
+    ),
+    "ocsf-time-not-a-time": (
+        "prowler.ocsf.json",
+        json.dumps([ocsf(), ocsf(time_dt="2026-13-45T99:00:00")]),
+        "#/1",
+        "time_dt",
     ),
 }
 
