@@ -343,6 +343,24 @@ def test_the_decompressed_size_cap_can_be_set(
     assert json.loads(raised.out)["files"][0]["records_stored"] == 30_000
 
 
+@pytest.mark.parametrize("fmt", ["gke-audit", "aks-audit", "eks-audit-s3", "k8s-audit"])
+def test_the_cap_holds_for_managed_audit_logs(
+    fmt: str, ingest: Ingest, counts: Snapshot, tmp_path: Path
+) -> None:
+    """The managed-cluster audit formats (GKE, AKS, EKS) are inflated under the same cap."""
+    path = tmp_path / f"audit{LINE_FORMATS[fmt][0]}.gz"
+    text = sample(fmt, 4_000, "victim")
+    path.write_bytes(gzip.compress(text.encode()))
+    assert len(text) > 1 << 20
+    before = counts()
+    small = ingest(path, "--max-input-size", "1MiB")
+    assert_rejected(small, path, reason="decompresses to more than 1 MiB")
+    assert counts() == before
+    raised = ingest(path, "--max-input-size", "64MiB", "--json")
+    assert raised.code == 0, raised.err
+    assert json.loads(raised.out)["files"][0]["records_stored"] == 4_000
+
+
 def test_plain_whole_document_over_the_cap_is_rejected(
     ingest: Ingest, counts: Snapshot, tmp_path: Path
 ) -> None:
