@@ -88,6 +88,16 @@ def test_report_out_refuses_the_workspace_its_parents_and_its_state(
     assert _fingerprint(reported) == before
 
 
+def test_demo_refuses_to_write_its_pack_over_the_kept_workspace(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    ws = tmp_path / "demo-ws"
+    for out in (ws, ws / ".auditkit" / "keys"):
+        res = cli("demo", "--out", out, "--keep-workspace", ws, "--force")
+        _refused(res, "workspace")
+    assert not (ws / ".auditkit" / "keys" / "manifest.json").exists()
+
+
 def test_force_replaces_only_a_previous_pack(
     cli: CliRunner, reported: Path, tmp_path: Path
 ) -> None:
