@@ -58,7 +58,7 @@ def _domain_problem(times: dict[str, Any], normalized: Any = None) -> str | None
     normalised severity outside 0-100), or None. Read as NULL they would drop the finding
     from the period or from the severity threshold without a word."""
     for name, value in times.items():
-        if value in (None, ""):
+        if value in (None, "") or str(value).startswith("0001-01-01"):  # Go's "not set"
             continue
         try:
             ok = parse_time(value) is not None

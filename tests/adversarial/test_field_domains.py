@@ -24,7 +24,7 @@ from tests.adversarial.samples import (
     vpc_line,
     zeek_record,
 )
-from tests.ingest.test_policy_cloud import asff, ocsf
+from tests.ingest.test_policy_cloud import asff, ocsf, report
 
 ZEEK_TSV_FIELDS = "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto conn_state".split()
 
@@ -175,6 +175,34 @@ CASES = {
         json.dumps({"Findings": [asff(), asff(UpdatedAt="last tuesday")]}),
         "#/Findings/1",
         "UpdatedAt",
+    ),
+    "policy-report-result-timestamp": (
+        "reports.json",
+        json.dumps(
+            report(
+                results=[
+                    {**report()["results"][0], "timestamp": {"seconds": 1790575211}},
+                    {**report()["results"][0], "timestamp": {"seconds": "soon"}},
+                ]
+            )
+        ),
+        "#/results/1/timestamp",
+        "timestamp is not a time",
+    ),
+    "policy-report-creation-timestamp": (
+        "reports.json",
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [
+                    report(),
+                    report(metadata={**report()["metadata"], "creationTimestamp": "2026-02-30"}),
+                ],
+            }
+        ),
+        "#/items/1/metadata/creationTimestamp",
+        "creationTimestamp is not a time",
     ),
     "ocsf-time-not-a-time": (
         "prowler.ocsf.json",
