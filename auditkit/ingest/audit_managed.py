@@ -328,11 +328,12 @@ def unwrap_sql(structure_sql: str) -> str:
         -- The codes the outcome is read from, checked as written (the structure would round
         -- 7.5 to 8, and turn "abc" into NULL, which reads as success).
         CASE WHEN wrap = 3 AND k8s AND NOT {int_domain_sql(_GKE_STATUS, 0, None, "INTEGER")}
-                 THEN 'protoPayload.status.code is not a google.rpc code: ' || {_GKE_STATUS}
+                 THEN 'protoPayload.status.code is not a google.rpc code: '
+                     || left({_GKE_STATUS}, 40)
              WHEN wrap = 3 AND k8s AND {_GKE_FAILURE}
                   AND NOT {int_domain_sql(_GKE_RESPONSE_CODE, 100, 599, "INTEGER")}
                  THEN 'protoPayload.response.code is not an HTTP status code: '
-                     || coalesce({_GKE_RESPONSE_CODE}, 'missing')
+                     || coalesce(left({_GKE_RESPONSE_CODE}, 40), 'missing')
         END AS provider_problem
     FROM (
         SELECT t.*,

@@ -26,6 +26,7 @@ from auditkit.ingest.source import SourceFile as SourceFile
 from auditkit.ingest.source import decode_utf8 as decode_utf8
 
 MAX_BAD_KEPT = 10_000  # quarantine rows kept per file (the count is always exact)
+MAX_REASON = 160  # characters of a malformed record's reason (it may quote the value)
 
 
 @dataclass
@@ -84,7 +85,9 @@ class LoadContext:
         """Record a malformed record (kept for the error message or the quarantine)."""
         self.bad_count += 1
         if len(self.bad) < MAX_BAD_KEPT:
-            self.bad.append(BadRecord(locator, reason, excerpt[:200]))
+            # A reason may quote the offending value: never more than a short excerpt of it.
+            short = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
+            self.bad.append(BadRecord(locator, short, excerpt[:200]))
 
     def skip_non_record(self, locator: str, reason: str, excerpt: str = "") -> None:
         """Record a line that is not a record at all (e.g. a log banner); always counted."""

@@ -203,7 +203,7 @@ _PROBLEM = f"""
         WHEN coalesce(e.kind, 'Event') <> 'Event'
             THEN 'not a Kubernetes audit Event: kind is ' || e.kind
         WHEN NOT {int_domain_sql("e.responseStatus.code", None, None, "INTEGER")}
-            THEN 'responseStatus.code is not an integer: ' || e.responseStatus.code
+            THEN 'responseStatus.code is not an integer: ' || left(e.responseStatus.code, 40)
     END
 """
 

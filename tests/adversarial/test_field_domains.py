@@ -299,3 +299,26 @@ def test_utf16_is_named_as_such(
     line = assert_rejected(ingest(path), path, reason="UTF-16")
     assert "NUL" not in line and "UTF-8" in line
     assert counts() == before
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("conn.json", _json_lines([zeek_record(0), zeek_record(1, port="7" * 100_000 + "x")])),
+        ("vpc.log", VPC_HEADER + "\n" + vpc_line(1, dport="9" * 100_000) + "\n"),
+        ("gke.jsonl", _json_lines([gke_record(0), gke_record(1, code="A" * 100_000)])),
+    ],
+    ids=["zeek-json", "vpc", "gke"],
+)
+def test_an_out_of_domain_value_is_quoted_only_in_part(
+    name: str, content: str, ingest: Ingest, tmp_path: Path
+) -> None:
+    """The reason quotes the value, but a 100,000-character value does not reach the terminal
+    (or the JSON error) whole."""
+    path = tmp_path / name
+    path.write_text(content)
+    result = ingest(path, "--json")
+    assert result.code == 2
+    assert len(result.out) + len(result.err) < 4_000, len(result.out) + len(result.err)
+    line = assert_rejected(ingest(path), path, reason="malformed record")
+    assert len(line) < 1_000, len(line)
