@@ -49,6 +49,18 @@ ATTACKS = {
         "(WITH x AS (UPDATE run_results SET status = 'pass' RETURNING 1) SELECT * FROM x)"
     ),
     "scope-tamper": f"WITH gone AS (DELETE FROM scope_namespaces RETURNING 1) SELECT {ROW}",
+    # The declarations main stages for its checks (break-glass identities, approved
+    # registries, developers, the admission snapshot) are inputs of other checks too.
+    "break-glass-tamper": (
+        "WITH x AS (INSERT INTO break_glass VALUES ('system:masters', 'j', 'r') RETURNING 1) "
+        f"SELECT {ROW}"
+    ),
+    "registries-tamper": (
+        f"WITH x AS (INSERT INTO approved_registries VALUES ('*', '*') RETURNING 1) SELECT {ROW}"
+    ),
+    "policy-snapshot-tamper": (
+        f"WITH x AS (DELETE FROM current_policy_sources RETURNING 1) SELECT {ROW}"
+    ),
     "nextval": (
         "SELECT nextval('run_id_seq')::VARCHAR AS resource, 'pass' AS status, 'r' AS reason, "
         "NULL AS source_sha256, NULL AS locator"
@@ -118,7 +130,14 @@ def test_lint_and_evaluate_reject_check_sql_that_is_not_one_read_only_select(
 
 
 @pytest.mark.parametrize(
-    "name", ["close-paren-update-runs", "dml-in-cte", "dml-in-subquery", "scope-tamper", "nextval"]
+    "name",
+    [
+        "close-paren-update-runs",
+        "dml-in-cte",
+        "dml-in-subquery",
+        "scope-tamper",
+        "nextval",
+    ],
 )
 def test_the_run_refuses_writes_even_past_the_parser(
     name: str,
