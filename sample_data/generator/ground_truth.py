@@ -137,10 +137,11 @@ SCENARIOS = [
     # ---------------------------------------------------------------- logging and monitoring
     gt("GT-20", ["10.2.1", "10.7.2"], "gap in API audit logging", "prod-eu1 kube-apiserver",
        "fail", "pass", [AUDIT + "2026-q3/"], "no events 2026-08-14T02:00:00Z..09:30:00Z (7.5 h)."),
-    gt("GT-21", ["5.2.1", "10.7.2", "11.5.1"], "runtime sensor silent on a CDE node",
+    gt("GT-21", ["10.7.2", "11.5.1"], "runtime sensor silent on a CDE node",
        "ip-10-20-2-10.eu-west-1.compute.internal", "fail", "pass", [FALCO + "2026-q3/"],
        "no Falco output 2026-08-03T03:30Z..2026-08-08T11:15Z (heartbeats every 12 h elsewhere; "
-       "every other node passes)."),
+       "every other node passes). The silence is a failure occurring, for follow-up under "
+       "10.7.2; it does not show the anti-malware solution (5.2.1) is missing."),
     gt("GT-22", ["10.5.1", "5.3.4"], "12 months of history retained",
        "audit log, Falco, image scans", "pass", "fail", [AUDIT + "archive/", FALCO + "archive/"],
        "earliest records 2025-10-01; the Q2 evaluation would need 2025-07-01 (not supplied)."),
@@ -238,12 +239,14 @@ SCENARIOS = [
        "(namespaceSelector {}), which replaced the payments-only allow-db-from-payments on "
        "2026-06-08 (audit: ci:deployer delete + create); Hubble FORWARDED with "
        "ingress_allowed_by."),
-    gt("GT-46", ["1.3.1", "11.4.5", "6.5.3"], "out-of-scope zone reaches the CDE",
+    gt("GT-46", ["1.3.1", "6.5.3"], "out-of-scope zone reaches the CDE",
        "dev-sandbox 10.99.1.42 -> payments-api 8443 (07-22..07-24); dev node 10.99.1.30 -> "
        "10.20.1.10:10250 (2026-07-21 14:10)", "fail", "pass", [VPC + "2026-q3/", HUB],
        "VPC records ACCEPT (security groups allow it); Hubble shows the pod-level attempt "
        "DROPPED by the payments default deny (positive enforcement evidence); the kubelet "
-       "connection is host traffic no NetworkPolicy covers."),
+       "connection is host traffic no NetworkPolicy covers. Observed flows fail 1.3.1 and "
+       "are input for the segmentation test; they do not override a current passing "
+       "penetration test (11.4.5)."),
     gt("GT-47", ["1.3.2"], "unapproved egress from the CDE to the internet",
        "card-vault pods -> 203.0.113.50:443", "fail", "pass",
        [VPC + "2026-q3/", HUB, ZEEK], "since 2026-07-02 (card-vault 1.8.2); the NAT gateway "

@@ -38,7 +38,8 @@ MAP_FILE = Path(__file__).with_name("ground_truth_map.yaml")
 FRAMEWORK = "pci-dss-v4.0.1"
 PERIODS = {"q2": ("2026-q2", 1), "q3": ("2026-q3", 2)}  # map key -> (ground-truth period, run)
 ITEM_STATUSES = {"pass", "fail", "excepted", "not_applicable", "absent", "not_tested"}
-RESULTS = {"In Place", "Not in Place", "Not Applicable", "Not Tested", "not In Place"}
+BASE_RESULTS = {"In Place", "Not in Place", "Not Applicable", "Not Tested"}
+RESULTS = BASE_RESULTS | {f"not {r}" for r in BASE_RESULTS}  # "not X": anything but X
 DIFF_CHANGES = {"new", "resolved", "persisting", "excepted", "not re-tested", "first tested"}
 DIFF_NONE = "none"  # not a finding in the diff (unchanged pass, unchanged excepted, info)
 ITEM_KEYS = {"check", "resource", "pattern", "match", "q2", "q3", "diff", "exception"}
@@ -253,9 +254,11 @@ def _requirement_problems(demo: DemoResults, entry: dict[str, Any]) -> list[str]
             continue
         result, cc = demo.requirements[(run_id, req)]
         want = _wanted_result(entry[key])
-        if want.get("result") == "not In Place" and result == "In Place":
-            problems.append(f"requirement {req} [{period}]: want anything but In Place")
-        elif want.get("result", "not In Place") not in ("not In Place", result):
+        wanted = want.get("result", "not In Place")
+        if wanted.startswith("not "):
+            if result == wanted[len("not ") :]:
+                problems.append(f"requirement {req} [{period}]: want anything but {result}")
+        elif wanted != result:
             problems.append(f"requirement {req} [{period}]: want {want['result']}, got {result}")
         if "compensating_control" in want and cc != want["compensating_control"]:
             problems.append(f"requirement {req} [{period}]: compensating-control flag is {cc}")
