@@ -22,6 +22,7 @@ from auditkit.cli._common import (
 from auditkit.errors import ConfigError
 from auditkit.ingest import IngestOptions, IngestResult, expand_paths, format_names, ingest_paths
 from auditkit.ingest.snapshots import DateNote, date_note
+from auditkit.ingest.source import MAX_DOCUMENT_BYTES, format_size, parse_size
 from auditkit.store import open_store
 
 
@@ -77,6 +78,14 @@ def register(app: typer.Typer) -> None:
                 "the date they describe.",
             ),
         ] = None,
+        max_input_size: Annotated[
+            str,
+            typer.Option(
+                "--max-input-size",
+                help="Largest a gzip file may inflate to, and a JSON/YAML/CSV document may be "
+                f"(default {format_size(MAX_DOCUMENT_BYTES).replace(' ', '')}); e.g. 2GiB.",
+            ),
+        ] = format_size(MAX_DOCUMENT_BYTES).replace(" ", ""),
         workspace_dir: WorkspaceOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
@@ -95,11 +104,17 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(
                 f"unknown --format {format_name!r}; supported: {', '.join(format_names())}"
             )
+        try:
+            max_bytes = parse_size(max_input_size)
+        except ValueError as exc:
+            raise ConfigError(f"--max-input-size: {exc}") from None
         options = IngestOptions(
             format=format_name,
             skip_bad_records=skip_bad_records,
             vpc_fields=vpc_fields,
             observed_at=observed,
+            max_input_bytes=max_bytes,
+            staging_dir=ws.tmp_dir,
         )
         total = len(expand_paths(paths))
         with open_store(ws, write=True) as con, progress(not json_out, "ingesting", total) as step:
@@ -110,6 +125,7 @@ def register(app: typer.Typer) -> None:
                 if r.status != "rejected"
             }
         rejected = [r for r in results if r.status == "rejected"]
+        not_read = [r for r in results if r.status == "skipped"]
         if json_out:
             print_json(
                 {
@@ -120,6 +136,7 @@ def register(app: typer.Typer) -> None:
                     "stored": sum(r.stored for r in results if r.status == "stored"),
                     "skipped": sum(r.skipped for r in results),
                     "rejected": len(rejected),
+                    "files_skipped": len(not_read),
                 }
             )
         else:
@@ -137,6 +154,8 @@ def register(app: typer.Typer) -> None:
                     say(f"skipped {r.path}:{loc}: {why}")
                 for note in r.notes:
                     say(f"note {r.path}: {note}")
+            for r in not_read:
+                say(f"skipped {r.error}")
             for r in rejected:
                 say(f"error: {r.error}")
         for date in dates.values():

@@ -17,8 +17,9 @@ from typing import Any
 
 from auditkit.errors import CatalogError, InputError, NotFoundError
 from auditkit.evaluate.resource_keys import KeyFormat, parse_resource_key
+from auditkit.evaluate.sqlguard import select_problem
 from auditkit.resources import controls_dir
-from auditkit.safeload import load_yaml_file_text
+from auditkit.safeload import load_yaml_file_text, read_regular
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 PARAM_TYPES = ("integer", "number", "string", "boolean", "date", "list")
@@ -246,9 +247,9 @@ def _display(root: Path, path: Path) -> str:
 def _read_yaml(catalog: Catalog, root: Path, path: Path) -> Any:
     name = _display(root, path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        catalog.problems.append(f"{name}: cannot read: {exc.strerror}")
+        data = read_regular(path)
+    except InputError as exc:
+        catalog.problems.append(f"{name}: cannot read: {exc.message}")
         return None
     catalog.files[name] = hashlib.sha256(data).hexdigest()
     try:
@@ -405,12 +406,12 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
             problems.append(f"query {query!r} must name a .sql file inside {root.name}/")
             sql_path = path.with_suffix(".sql")
     sql = ""
-    if not sql_path.is_file():
-        problems.append(f"missing SQL file {sql_path.name}")
-    else:
-        data = sql_path.read_bytes()
+    data = _read_sql(sql_path, problems)
+    if data is not None:
         catalog.files[_display(root, sql_path)] = hashlib.sha256(data).hexdigest()
         sql = data.decode("utf-8", errors="replace").strip().rstrip(";").strip()
+        if problem := select_problem(sql):
+            problems.append(f"{sql_path.name}: {problem}")
         if _WALL_CLOCK_RE.search(sql):
             problems.append(f"{sql_path.name}: uses the wall clock; bind $as_of instead")
         declared = {p.name for p in params} | set(RESERVED_PARAMS)
@@ -451,12 +452,27 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
     )
 
 
+def _read_sql(path: Path, problems: list[str]) -> bytes | None:
+    """The bytes of a SQL file, or None with the reason added to ``problems``."""
+    try:
+        return read_regular(path)
+    except InputError as exc:
+        missing = exc.message == "file not found"
+        problems.append(f"missing SQL file {path.name}" if missing else exc.one_line())
+        return None
+
+
 def _load_library(catalog: Catalog, root: Path, path: Path) -> None:
     name = _display(root, path)
-    data = path.read_bytes()
+    problems: list[str] = []
+    data = _read_sql(path, problems)
+    if data is None:
+        catalog.problems.extend(f"{name}: {p}" for p in problems)
+        return
     catalog.files[name] = hashlib.sha256(data).hexdigest()
     sql = data.decode("utf-8", errors="replace").strip().rstrip(";").strip()
-    problems = []
+    if problem := select_problem(sql):
+        problems.append(problem)
     if not _IDENT_RE.match(path.stem):
         problems.append("library file names must be lower-case identifiers (they name a table)")
     if path.stem in catalog.libraries:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from auditkit.errors import ConfigError, InputError
-from auditkit.safeload import load_yaml_file_text
+from auditkit.safeload import load_yaml_file_text, read_regular
 
 EXCEPTION_KINDS = ("false_positive", "compensating_control", "risk_acceptance")
 WORKSHEET_FIELDS = (
@@ -125,7 +125,10 @@ def _shown(path: Path, base: Path) -> str:
 
 
 def _read(path: Path, digests: dict[str, str], base: Path) -> Any:
-    data = path.read_bytes()
+    try:
+        data = read_regular(path)
+    except InputError as exc:
+        raise ConfigError(exc.message, path=path) from None
     digests[_shown(path, base)] = hashlib.sha256(data).hexdigest()
     try:
         return load_yaml_file_text(data.decode("utf-8"), source=str(path))

@@ -1,6 +1,11 @@
-"""Stage the declared CDE scope and the registers as TEMP tables for check SQL.
+"""Stage the declared CDE scope and the registers as tables for check SQL.
 
-Tables every check may use (all TEMP, rebuilt for each evaluation):
+The functions here run on the evaluation's sandbox cursor, whose default
+database is the in-memory stage database (see :mod:`auditkit.evaluate.sandbox`):
+unqualified ``CREATE`` statements land there, never in the store, and check
+SQL (run read-only) cannot change them.
+
+Tables every check may use (rebuilt for each evaluation):
 
 - ``scope_namespaces(namespace, zone)``: zone ``cde`` or ``connected``; CDE
   namespaces are the declared ones plus Namespace objects whose labels match
@@ -37,7 +42,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from auditkit.errors import InternalError
 from auditkit.evaluate.registers import Registers
+from auditkit.evaluate.sandbox import STAGE_DB
+from auditkit.store import first_row
 from auditkit.workspace import BreakGlass, Scope, WorkspaceConfig
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -58,13 +66,21 @@ def _table(
     )
     con.register("_auditkit_stage", arrow)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _auditkit_stage")
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _auditkit_stage")
     finally:
         con.unregister("_auditkit_stage")
 
 
+def _on_stage(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse to stage anywhere but the stage database (never into the store)."""
+    row = first_row(con.execute("SELECT current_database()"))
+    if not row or row[0] != STAGE_DB:
+        raise InternalError("scope staging must run on the evaluation sandbox's cursor")
+
+
 def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registers) -> None:
     """Create the scope and register tables described in the module docstring."""
+    _on_stage(con)
     s = pa.string()
     # Namespaces: declared, plus labelled Namespace objects.
     ns_rows = [{"namespace": n, "zone": "cde"} for n in scope.namespaces]
@@ -150,6 +166,7 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
 
 def stage_break_glass(con: duckdb.DuckDBPyConnection, declared: tuple[BreakGlass, ...]) -> None:
     """Create ``break_glass``: the emergency identities auditkit.toml declares."""
+    _on_stage(con)
     s = pa.string()
     _table(
         con,
@@ -181,6 +198,7 @@ def registry_pattern(entry: str) -> str:
 
 def stage_declarations(con: duckdb.DuckDBPyConnection, config: WorkspaceConfig) -> None:
     """Create the declaration tables described in the module docstring."""
+    _on_stage(con)
     s = pa.string()
     scope = config.scope
     _table(
@@ -260,13 +278,14 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
     keeps the rows that audit events yielded, which are events, not snapshots;
     checks bound those by time).
     """
+    _on_stage(con)
     for family, table in (
         ("access", "current_snapshot_sources"),
         ("policy", "current_policy_sources"),
     ):
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE {table} AS
+            CREATE OR REPLACE TABLE {table} AS
             WITH fam AS (SELECT source_sha256, observed_at FROM sources WHERE family = ?),
             snap AS (
                 -- undated only while no date was ever given (a later --observed-at dates it)
@@ -285,12 +304,12 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
         )
     for table in SNAPSHOT_TABLES:
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW current_{table} AS SELECT * FROM {table} "
+            f"CREATE OR REPLACE VIEW current_{table} AS SELECT * FROM {table} "
             "WHERE source_sha256 IN (SELECT source_sha256 FROM current_snapshot_sources)"
         )
     for table in POLICY_SNAPSHOT_TABLES:
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW current_{table} AS SELECT * FROM {table} "
+            f"CREATE OR REPLACE VIEW current_{table} AS SELECT * FROM {table} "
             "WHERE source_sha256 IN (SELECT source_sha256 FROM current_policy_sources)"
             + (" OR origin = 'audit-event'" if table == "admission_results" else "")
         )
