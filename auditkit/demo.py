@@ -111,6 +111,7 @@ def run_demo(
         root = Path(temp)
     try:
         ws = prepare_workspace(root)
+        ws.check_output(out)  # --keep-workspace: never write the pack over the workspace
         data = sample_data_dir()
         step("ingesting sample data")
         results: list[IngestResult] = []

@@ -9,9 +9,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -19,6 +23,39 @@ import yaml
 from auditkit.errors import InputError
 
 MAX_YAML_BYTES = 64 * 1024 * 1024
+MAX_SMALL_FILE_BYTES = 64 * 1024 * 1024
+
+
+def read_regular(path: str | Path, *, max_bytes: int = MAX_SMALL_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; InputError otherwise.
+
+    Opened without blocking, so a FIFO (or a device) named where a file is
+    expected is refused at once instead of hanging the command (and any lock
+    it holds).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InputError("file not found", path=path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", path=path) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError("not a regular file; only regular files are read", path=path)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > max_bytes:
+                raise InputError(f"file larger than {max_bytes} bytes", path=path)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", path=path) from None
+    finally:
+        os.close(fd)
 
 
 def pointer(*parts: str | int) -> str:

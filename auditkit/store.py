@@ -7,9 +7,13 @@ always bound; identifiers come only from our own code and catalog.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
+import shutil
+import stat
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,13 +49,42 @@ def schema_statements() -> list[str]:
     return statements
 
 
-def _connect(ws: Workspace, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-    ws.tmp_dir.mkdir(parents=True, exist_ok=True)
+def _spill_dir(ws: Workspace) -> Path:
+    """This process's own DuckDB temp folder (mode 0700), removed when the store closes.
+
+    Inside the workspace's temp folder when it can be written (spill of a killed
+    process is removed by the next command that gets the lock alone), else (a
+    read-only workspace) in the system's temp folder.
+    """
+    try:
+        ws.tmp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _private(ws.tmp_dir, 0o700)
+        return Path(tempfile.mkdtemp(prefix=f"spill-{os.getpid()}-", dir=ws.tmp_dir))
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="auditkit-spill-"))
+
+
+def _private(path: Path, mode: int) -> None:
+    """Set ``mode`` on a file or folder we own, when it is looser (best effort)."""
+    try:
+        st = path.stat()
+        if st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) != mode:
+            path.chmod(mode)
+    except OSError:
+        pass
+
+
+def _connect(
+    ws: Workspace, *, read_only: bool, temp_dir: Path | None = None
+) -> duckdb.DuckDBPyConnection:
     config: dict[str, str | bool | int | float | list[str]] = {
         "memory_limit": ws.config.memory_limit,
-        "temp_directory": str(ws.tmp_dir),
+        "temp_directory": str(temp_dir or ws.tmp_dir),
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
+        # Ingest hands DuckDB /proc/self/fd/N, and descriptor numbers are reused from
+        # file to file: nothing read may be served from a cache keyed by that name.
+        "enable_external_file_cache": False,
     }
     if ws.config.threads:
         config["threads"] = ws.config.threads
@@ -71,14 +104,31 @@ def _connect(ws: Workspace, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         ) from None
 
 
-def create_store(ws: Workspace) -> None:
-    """Create the DuckDB file and apply the schema (idempotent)."""
-    con = _connect(ws, read_only=False)
+@contextmanager
+def _private_files() -> Iterator[None]:
+    """Files DuckDB creates meanwhile (the store, its WAL) are readable by the owner only:
+    the store holds personal data (user inventories, audit events)."""
+    old = os.umask(0o077)
     try:
-        apply_schema(con)
-        con.execute("CHECKPOINT")
+        yield
     finally:
-        con.close()
+        os.umask(old)
+
+
+def create_store(ws: Workspace) -> None:
+    """Create the DuckDB file (mode 0600) and apply the schema (idempotent)."""
+    spill = _spill_dir(ws)
+    try:
+        with _private_files():
+            con = _connect(ws, read_only=False, temp_dir=spill)
+            try:
+                apply_schema(con)
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+        _private(ws.db_path, 0o600)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -99,8 +149,14 @@ def open_store(ws: Workspace, *, write: bool) -> Iterator[duckdb.DuckDBPyConnect
         raise WorkspaceError(
             "the workspace has no data yet; run 'auditkit ingest' first", path=ws.root
         )
-    with ws.lock(exclusive=write):
-        con = _connect(ws, read_only=not write)
+    with ws.lock(exclusive=write), contextlib.ExitStack() as stack:
+        spill = _spill_dir(ws)
+        stack.callback(shutil.rmtree, spill, True)
+        if write:
+            stack.enter_context(_private_files())
+            for path in (ws.db_path, Path(f"{ws.db_path}.wal")):
+                _private(path, 0o600)  # a store made before stores were private
+        con = _connect(ws, read_only=not write, temp_dir=spill)
         try:
             has_meta = first_row(
                 con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_meta'")
@@ -127,6 +183,18 @@ def open_store(ws: Workspace, *, write: bool) -> Iterator[duckdb.DuckDBPyConnect
             raise InternalError(f"store error: {str(exc).splitlines()[0]}") from exc
         finally:
             con.close()
+
+
+def rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    """ROLLBACK, ignoring "no transaction is active".
+
+    A COMMIT that fails (a full disk) has already ended the transaction; a
+    second error from the ROLLBACK must not replace the real cause.
+    """
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
 
 
 def lockdown(con: duckdb.DuckDBPyConnection) -> None:

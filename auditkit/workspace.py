@@ -9,10 +9,15 @@ above the current one that holds ``auditkit.toml``.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import hashlib
 import ipaddress
 import os
+import re
+import shutil
+import stat
+import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,6 +120,10 @@ class WorkspaceConfig:
     secret_consumers: tuple[SecretConsumer, ...] = ()
     memory_limit: str = "2GB"
     threads: int | None = None
+    # Bounds for each check's SQL (see auditkit.evaluate.sandbox and docs/workspace.md).
+    check_timeout_seconds: float = 600.0
+    check_memory_limit: str | None = None  # None: memory_limit
+    check_temp_limit: str = "4GB"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def digest(self) -> str:
@@ -147,22 +156,135 @@ class Workspace:
         """Hold the workspace lock: exclusive for writers, shared for readers.
 
         A second writer (or a reader while a writer works) gets
-        ``WorkspaceBusyError`` naming the holder's PID.
+        ``WorkspaceBusyError`` naming the holder's PID. Whoever gets the lock
+        alone first removes spill files a killed process left in the temp
+        folder. On a read-only workspace (an archived audit on a read-only
+        mount) readers run without writing anything; writers are refused.
         """
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open_lock(exclusive)
+        if fd is None:  # nothing here can be written, so nobody can be writing
+            yield
+            return
         try:
-            mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
             try:
-                fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                alone = True
             except BlockingIOError:
-                raise WorkspaceBusyError(self.root, _read_pid(self.lock_path)) from None
+                if exclusive:
+                    raise WorkspaceBusyError(self.root, _read_pid(self.lock_path)) from None
+                alone = False
+            if alone:
+                self._clear_stale_spill()
             if exclusive:
                 os.ftruncate(fd, 0)
                 os.write(fd, str(os.getpid()).encode())
+            elif not _shared(fd, wait=READER_WAIT_SECONDS):
+                raise WorkspaceBusyError(self.root, _read_pid(self.lock_path))
             yield
         finally:
             os.close(fd)
+
+    def _open_lock(self, exclusive: bool) -> int | None:
+        """The lock file's descriptor; None for a reader of a workspace nobody can write."""
+        try:
+            self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if exclusive:
+                _make_private(self.state_dir)
+            return os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise WorkspaceError(
+                    f"cannot use the workspace: {exc.strerror}", path=self.root
+                ) from None
+            if exclusive:
+                raise WorkspaceError(
+                    f"the workspace is read-only ({exc.strerror}); this command changes it "
+                    "and cannot run here",
+                    path=self.root,
+                ) from None
+        try:
+            return os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)  # flock works read-only
+        except OSError:
+            return None
+
+    def _clear_stale_spill(self) -> None:
+        """Remove what is left in the temp folder: only a killed process leaves anything."""
+        try:
+            entries = list(os.scandir(self.tmp_dir))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
+
+    def protected_paths(self) -> list[Path]:
+        """What an output path must never replace, delete or write into."""
+        paths = [self.state_dir, self.db_path, Path(f"{self.db_path}.wal"), self.config_path]
+        try:
+            cfg = self.config
+        except ConfigError:
+            return paths
+        for extra in (cfg.exceptions_path, cfg.attestations_path, cfg.approved_flows_path):
+            if extra is not None:
+                paths.append(extra)
+        return [*paths, *cfg.controls_dirs]
+
+    def check_output(self, out: Path) -> None:
+        """Refuse an output path that is the workspace, holds it, or is (or lies inside)
+        its store, configuration, registers, controls or state folder (keys, temp, lock).
+
+        A pack folder *inside* the workspace folder (``q3/q3-pack``) is fine.
+        Links are resolved first, so a link to the workspace is refused too.
+        """
+        target = Path(os.path.realpath(out))
+        root = Path(os.path.realpath(self.root))
+        if target == root or root.is_relative_to(target):
+            raise WorkspaceError(
+                f"--out {out} is the workspace or a folder that holds it; "
+                "choose a folder of its own for the output",
+                path=self.root,
+            )
+        for kept in self.protected_paths():
+            real = Path(os.path.realpath(kept))
+            if target == real or target.is_relative_to(real):
+                raise WorkspaceError(
+                    f"--out {out} would overwrite the workspace's own {real.name}; "
+                    "choose another path",
+                    path=self.root,
+                )
+
+
+# Another reader holds the lock alone for a moment while it clears stale spill: a reader
+# arriving then waits this long before reporting the workspace busy.
+READER_WAIT_SECONDS = 2.0
+
+
+def _shared(fd: int, *, wait: float) -> bool:
+    """Take (or turn the exclusive lock into) a shared lock, retrying for ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
+
+def _make_private(folder: Path) -> None:
+    """Mode 0700 for a folder we own (best effort: someone else's folder stays as it is)."""
+    try:
+        st = folder.stat()
+        if st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) != 0o700:
+            folder.chmod(0o700)
+    except OSError:
+        pass
 
 
 def _read_pid(path: Path) -> int | None:
@@ -238,7 +360,13 @@ _SECTION_KEYS = {
     "organisation": {"name", "entity_type"},
     "period": {"start", "end"},
     "paths": {"exceptions", "attestations", "approved_flows", "controls"},
-    "store": {"memory_limit", "threads"},
+    "store": {
+        "memory_limit",
+        "threads",
+        "check_timeout_seconds",
+        "check_memory_limit",
+        "check_temp_limit",
+    },
     "images": {"approved_registries"},
     "identities": {"developers"},
 }
@@ -330,6 +458,7 @@ def load_config(path: Path) -> WorkspaceConfig:
     store = raw.get("store", {})
     memory_limit = store.get("memory_limit", "2GB") if isinstance(store, dict) else "2GB"
     threads = store.get("threads") if isinstance(store, dict) else None
+    bounds = _check_bounds(store if isinstance(store, dict) else {}, err)
 
     na = tuple(
         NotApplicable(str(item.get("requirement", "")), str(item.get("justification", "")))
@@ -392,6 +521,9 @@ def load_config(path: Path) -> WorkspaceConfig:
         secret_consumers=consumers,
         memory_limit=str(memory_limit),
         threads=int(threads) if isinstance(threads, int) else None,
+        check_timeout_seconds=bounds[0],
+        check_memory_limit=bounds[1],
+        check_temp_limit=bounds[2],
         raw=raw,
     )
 
@@ -462,6 +594,23 @@ def _declarations(
         )
         consumers.append(SecretConsumer(secrets, principals))
     return registries, developers, tuple(consumers)
+
+
+_SIZE_RE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
+def _check_bounds(store: dict[str, Any], err: Any) -> tuple[float, str | None, str]:
+    """``[store]`` check_timeout_seconds, check_memory_limit and check_temp_limit, validated."""
+    timeout = store.get("check_timeout_seconds", 600)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise err("store.check_timeout_seconds", "check_timeout_seconds must be a positive number")
+    sizes: list[str | None] = []
+    for key, default in (("check_memory_limit", None), ("check_temp_limit", "4GB")):
+        value = store.get(key, default)
+        if value is not None and (not isinstance(value, str) or not _SIZE_RE.match(value)):
+            raise err(f"store.{key}", f'{key} must be a size such as "2GB" or "512MiB"')
+        sizes.append(value)
+    return float(timeout), sizes[0], str(sizes[1])
 
 
 def _table(raw: dict[str, Any], key: str, err: Any) -> dict[str, Any]:

@@ -31,6 +31,8 @@ def test_help_and_version(cli: CliRunner) -> None:
         "keygen",
         "runs",
         "controls",
+        "results",
+        "scope",
     ):
         assert command in res.out
     assert cli("--version").code == 0
@@ -53,6 +55,9 @@ def test_every_command_has_help_with_an_example(cli: CliRunner) -> None:
         ["gap"],
         ["sample"],
         ["timeliness"],
+        ["results"],
+        ["scope", "suggest"],
+        ["scope", "check"],
     ):
         res = cli(*args, "--help")
         assert res.code == 0, args
@@ -137,6 +142,7 @@ def test_check_sql_error_exits_3_naming_the_check(
         description: Selects from a table that does not exist.
         rationale: Tests that SQL errors are errors.
         severity: low
+        resource_key: {format: "<anything...>", example: "x"}
         requires: []
         evidence_columns: []
         remediation: None.

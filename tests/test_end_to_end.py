@@ -74,7 +74,7 @@ def test_pack_has_every_part_and_verifies(cli: CliRunner, pack: tuple[Path, Path
         assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     res = cli("verify", out)
     assert res.code == 0, res.out + res.err
-    assert "VERIFIED" in res.out
+    assert "INTERNALLY CONSISTENT, SIGNER NOT PINNED" in res.out
     trusted = cli(
         "verify",
         out,
@@ -84,6 +84,7 @@ def test_pack_has_every_part_and_verifies(cli: CliRunner, pack: tuple[Path, Path
     )
     assert trusted.code == 0
     assert json.loads(trusted.out)["ok"] is True
+    assert json.loads(trusted.out)["verdict"] == "verified"
 
 
 def test_changing_one_byte_of_the_workbook_fails_verification(

@@ -17,6 +17,7 @@ title: A test check
 description: Test.
 rationale: Test.
 severity: high
+resource_key: {{format: "<key...>", example: "user:u1"}}
 requires:
   - table: current_users
     missing: no user inventory was ingested

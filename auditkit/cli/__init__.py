@@ -10,7 +10,16 @@ from __future__ import annotations
 import typer
 
 from auditkit import __version__
-from auditkit.cli import _controls, _evaluate, _history, _ingest, _pack, _workspace
+from auditkit.cli import (
+    _controls,
+    _evaluate,
+    _history,
+    _ingest,
+    _pack,
+    _results,
+    _scope,
+    _workspace,
+)
 from auditkit.cli._common import run_cli
 
 app = typer.Typer(
@@ -42,9 +51,11 @@ def _root(
 _workspace.register(app)
 _ingest.register(app)
 _evaluate.register(app)
+_results.register(app)
 _pack.register(app)
 _history.register(app)
 _controls.register(app)
+_scope.register(app)
 
 
 def run(args: list[str] | None = None) -> int:

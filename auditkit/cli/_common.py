@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import gc
 import json
 import os
 import sys
@@ -121,13 +123,16 @@ def result_style(value: Any) -> str:
     return RESULT_STYLE.get(str(value), "")
 
 
+Step = Callable[..., None]
+
+
 @contextmanager
-def progress(
-    enabled: bool, description: str, total: int | None = None
-) -> Iterator[Callable[[], None]]:
-    """A progress bar on a terminal; silent otherwise. Yields an ``advance()`` callable."""
+def progress(enabled: bool, description: str, total: int | None = None) -> Iterator[Step]:
+    """A progress bar on stderr when both outputs are a terminal; silent when piped or disabled
+    (``--json``). Yields ``step(label=None)``: advance by one, optionally naming what comes next.
+    """
     if not enabled or not sys.stderr.isatty() or not sys.stdout.isatty():
-        yield lambda: None
+        yield lambda label=None: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -140,7 +145,13 @@ def progress(
         transient=True,
     ) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
+
+        def step(label: str | None = None) -> None:
+            bar.advance(task)
+            if label is not None:
+                bar.update(task, description=terminal_text(f"{description}: {label}"))
+
+        yield step
 
 
 def exit_code_for(exc: BaseException) -> int:
@@ -152,12 +163,70 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+_STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_STORAGE_TEXT = {  # as other layers word it (DuckDB, lxml's IO_ENOSPC...) -> errno
+    "no space left on device": errno.ENOSPC,
+    "enospc": errno.ENOSPC,
+    "disk quota exceeded": errno.EDQUOT,
+    "edquot": errno.EDQUOT,
+    "file too large": errno.EFBIG,
+}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """The real cause when ``exc`` (or what caused it) is a full disk or quota, else None.
+
+    Whichever layer noticed first (DuckDB, the zip writer, openpyxl, a pack
+    step wrapping the OSError), the message names the storage, in one line.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _STORAGE_ERRNOS:
+            where = f" ({current.filename})" if current.filename else ""
+            return f"{current.strerror or os.strerror(current.errno)}{where}"
+        text = str(current).splitlines()[0] if str(current) else ""
+        code = next((c for t, c in _STORAGE_TEXT.items() if t in text.lower()), None)
+        if code is not None:
+            reason = os.strerror(code)
+            return text if reason.lower() in text.lower() else f"{reason} ({text})"
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _quiet_unraisable(previous: Any) -> Any:
+    """A hook that drops what a failed write leaves behind for Python to ignore (a
+    half-written ZipFile closing on a full disk: an OSError, or "seek of closed file"),
+    so the one-line error stays alone; everything else (and, with AUDITKIT_DEBUG=1,
+    that too) goes to ``previous``."""
+
+    def hook(info: Any) -> None:
+        owner = getattr(info.object, "__qualname__", "")
+        leftover = isinstance(info.exc_value, OSError) or owner.startswith("ZipFile.")
+        if not leftover or os.environ.get("AUDITKIT_DEBUG"):
+            previous(info)
+
+    return hook
+
+
 def run_cli(app: typer.Typer, args: list[str] | None = None) -> int:
     """Run the app and translate every outcome into an exit code.
 
     Typer/click handle usage errors (exit 2), ``--help`` (0) and ``typer.Exit``;
-    every exception auditkit raises is mapped here, in one place.
+    every exception auditkit raises is mapped here, in one place. A full disk is
+    always exit 3 with the real cause, whichever step ran out of space.
     """
+    previous = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable(previous)
+    try:
+        return _run(app, args)
+    finally:
+        gc.collect()  # objects left by a failed step close now, under the quiet hook
+        sys.unraisablehook = previous
+
+
+def _run(app: typer.Typer, args: list[str] | None) -> int:
     try:
         app(args=args, prog_name="auditkit")
     except SystemExit as exc:
@@ -165,7 +234,13 @@ def run_cli(app: typer.Typer, args: list[str] | None = None) -> int:
         if code is None:
             return EXIT_OK
         return code if isinstance(code, int) else EXIT_BAD_INPUT
-    except AuditkitError as exc:
+    except Exception as exc:
+        full = storage_failure(exc)
+        if full is not None:
+            say(f"internal error: out of storage: {full}")
+            return EXIT_INTERNAL
+        if not isinstance(exc, AuditkitError):
+            return _bug(exc)
         code = exit_code_for(exc)
         label = "error" if code == EXIT_BAD_INPUT else "internal error"
         say(f"{label}: {exc.one_line()}")
@@ -173,11 +248,14 @@ def run_cli(app: typer.Typer, args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("interrupted")
         return 130
-    except Exception as exc:  # a bug: one line, traceback only on request
-        say(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0])
-        if os.environ.get("AUDITKIT_DEBUG"):
-            traceback.print_exc()
-        else:
-            say("set AUDITKIT_DEBUG=1 to see the traceback")
-        return EXIT_INTERNAL
     return EXIT_OK
+
+
+def _bug(exc: BaseException) -> int:
+    """A bug: one line, the traceback only on request."""
+    say(f"internal error: {type(exc).__name__}: {exc}".splitlines()[0])
+    if os.environ.get("AUDITKIT_DEBUG"):
+        traceback.print_exception(exc)
+    else:
+        say("set AUDITKIT_DEBUG=1 to see the traceback")
+    return EXIT_INTERNAL

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,8 +17,14 @@ from auditkit.cli._common import (
 )
 from auditkit.errors import NotFoundError, WorkspaceError
 from auditkit.evaluate.catalog import Catalog, load_catalog
+from auditkit.evaluate.check_view import (
+    ParamView,
+    parameter_views,
+)
 from auditkit.evaluate.framework import ProcedureClaim
-from auditkit.workspace import find_workspace
+from auditkit.evaluate.register_lint import lint_registers
+from auditkit.evaluate.registers import load_registers
+from auditkit.workspace import Workspace, find_workspace
 
 ControlsOpt = Annotated[
     list[Path] | None,
@@ -27,20 +33,27 @@ ControlsOpt = Annotated[
 WsOpt = Annotated[
     Path | None,
     typer.Option(
-        "--workspace", "-w", help="Workspace whose auditkit.toml may name extra controls folders."
+        "--workspace",
+        "-w",
+        help="Workspace (default: the one around the current folder, if any): its extra "
+        "controls folders, parameter values and registers.",
     ),
 ]
 
 
-def _dirs(workspace_dir: Path | None, controls: list[Path] | None) -> list[Path]:
-    extra = list(controls or [])
+def _find(workspace_dir: Path | None) -> Workspace | None:
+    """The workspace named or found from the current folder; None outside one (unless named)."""
     try:
-        ws = find_workspace(explicit=workspace_dir)
-        extra = [*ws.config.controls_dirs, *extra]
+        return find_workspace(explicit=workspace_dir)
     except WorkspaceError:
         if workspace_dir is not None:
             raise
-    return extra
+    return None
+
+
+def _dirs(workspace_dir: Path | None, controls: list[Path] | None) -> list[Path]:
+    ws = _find(workspace_dir)
+    return [*(ws.config.controls_dirs if ws else ()), *(controls or [])]
 
 
 def _check_doc(catalog: Catalog, check_id: str) -> dict[str, object]:
@@ -73,6 +86,9 @@ def _check_doc(catalog: Catalog, check_id: str) -> dict[str, object]:
         "population": c.population,
         "procedures": [_claim_doc(catalog, c.id, claim) for claim in c.procedures],
         "requirements": [f"{fw} {req}" for fw, req in catalog.requirements_for(c.id)],
+        "resource_key": [
+            {"format": k.format, "example": k.example, "when": k.when} for k in c.resource_key
+        ],
         "sql_file": str(c.sql_path),
         "yaml_file": str(c.yaml_path),
     }
@@ -140,6 +156,79 @@ def _requirement_doc(catalog: Catalog, target: str) -> dict[str, object] | None:
             "procedures": procedures,
         }
     return None
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _show_tables(doc: dict[str, Any], params: list[ParamView]) -> None:
+    """``controls show`` on a terminal: the check, its key shapes, parameters and procedures."""
+    skip = {"params", "resource_key", "procedures", "requires", "population"}
+    rows = [[k, "; ".join(str(i) for i in v) if isinstance(v, list) else v] for k, v in doc.items()]
+    rows = [r for r in rows if r[0] not in skip]
+    rows.insert(4, ["population", doc["population"] or "(not declared in this catalog)"])
+    rows.append(
+        ["data needed", "; ".join(f"{r['table']}: else '{r['missing']}'" for r in doc["requires"])]
+    )
+    print_table(f"Check {doc['id']}", ["field", "value"], rows)
+    print_table(
+        "Resource key (what an exception's match.resource must equal)",
+        ["format", "example", "when"],
+        [[k["format"], k["example"], k["when"]] for k in doc["resource_key"]],
+    )
+    if params:
+        print_table(
+            "Parameters",
+            ["name", "value", "source", "from", "default", "unit", "description"],
+            [
+                [p.name, _shown(p.value), p.source, p.detail, _shown(p.default), p.unit]
+                + [" ".join(p.description.split())]
+                for p in params
+            ],
+        )
+    if doc["procedures"]:
+        print_table(
+            "Testing procedures it performs",
+            ["procedure", "methods", "extent", "limits"],
+            [
+                [
+                    p.get("procedure", ""),
+                    ", ".join(p.get("methods", p.get("methods_performed", []))),
+                    p.get("extent", ""),
+                    p.get("limits", ""),
+                ]
+                for p in doc["procedures"]
+            ],
+        )
+    else:
+        say("procedures: not declared in this catalog")
+
+
+def _show_requirement(doc: dict[str, object]) -> None:
+    """``controls show 6.3.3`` on a terminal: each procedure and the checks that perform it."""
+    rows = []
+    for p in _as_list(doc["procedures"]):
+        assert isinstance(p, dict)
+        performed: list[dict[str, object] | None] = [
+            c for c in _as_list(p["performed_by"]) if isinstance(c, dict)
+        ] or [None]
+        for c in performed:
+            rows.append(
+                [
+                    p["procedure"],
+                    ", ".join(str(m) for m in _as_list(p["methods"])),
+                    p["description"],
+                    "" if c is None else c["check"],
+                    "" if c is None else _extent_text(c),
+                    "" if c is None else c["population"],
+                ]
+            )
+    print_table(
+        f"{doc['requirement']} {doc['title']} ({doc['framework']}): testing procedures",
+        ["procedure", "methods", "description", "check", "performs", "population"],
+        rows,
+    )
 
 
 def _as_list(value: object) -> list[object]:
@@ -221,79 +310,78 @@ def register(app: typer.Typer) -> None:
         workspace_dir: WsOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Show a check (population, procedures it performs, parameters, data it needs) or a
-        requirement (its testing procedures and which checks perform them, over which population).
+        """Show a check (resource-key shape, population, procedures it performs, parameters and
+        where each value comes from, data it needs) or a requirement (its testing procedures and
+        which checks perform them, over which population).
 
-        Example: auditkit controls show 6.3.3  (or a check: controls show vuln_db_freshness)
+        Example: auditkit controls show 6.3.3  (or a check: controls show vuln_db_freshness -w q3)
         """
-        catalog = load_catalog(_dirs(workspace_dir, controls))
-        try:
-            doc = _check_doc(catalog, target)
-            kind = "Check"
-        except NotFoundError:
+        ws = _find(workspace_dir)
+        catalog = load_catalog([*(ws.config.controls_dirs if ws else ()), *(controls or [])])
+        if target not in catalog.checks:
             found = _requirement_doc(catalog, target)
             if found is None:
                 raise NotFoundError(
                     f"no check, requirement or testing procedure {target!r}; "
                     "see 'auditkit controls list'"
-                ) from None
-            doc, kind = found, "Requirement"
+                )
+            if json_out:
+                print_json(found)
+                return
+            _show_requirement(found)
+            return
+        check = catalog.check(target)
+        doc = _check_doc(catalog, check.id)
+        registers = None
+        if ws is not None:
+            cfg = ws.config
+            registers = load_registers(
+                cfg.exceptions_path, cfg.attestations_path, cfg.approved_flows_path, ws.root
+            )
+        params = parameter_views(check, catalog, ws.config if ws else None, registers)
+        doc["params"] = [p.to_json() for p in params]
+        doc["params_for"] = str(ws.root) if ws else None
         if json_out:
             print_json(doc)
             return
-        if kind == "Requirement":
-            rows = []
-            for p in _as_list(doc["procedures"]):
-                assert isinstance(p, dict)
-                performed: list[dict[str, object] | None] = [
-                    c for c in _as_list(p["performed_by"]) if isinstance(c, dict)
-                ] or [None]
-                for c in performed:
-                    rows.append(
-                        [
-                            p["procedure"],
-                            ", ".join(str(m) for m in _as_list(p["methods"])),
-                            p["description"],
-                            "" if c is None else c["check"],
-                            "" if c is None else _extent_text(c),
-                            "" if c is None else c["population"],
-                        ]
-                    )
-            print_table(
-                f"{doc['requirement']} {doc['title']} ({doc['framework']}): testing procedures",
-                ["procedure", "methods", "description", "check", "performs", "population"],
-                rows,
-            )
-            return
-        rows = [
-            [k, v if not isinstance(v, list) else "; ".join(_item_text(i) for i in v)]
-            for k, v in doc.items()
-        ]
-        print_table(f"Check {target}", ["field", "value"], rows)
+        _show_tables(doc, params)
 
     @controls_app.command("lint")
     def lint(
         controls: ControlsOpt = None, workspace_dir: WsOpt = None, json_out: JsonOpt = False
     ) -> None:
-        """Validate the whole catalog and report every problem at once (exit 2 if any).
+        """Validate the whole catalog, and the workspace's registers against it (exit 2 if any).
 
-        Example: auditkit controls lint --controls ./my-controls
+        In a workspace (or with --workspace), every exception, attestation and approved
+        flow is checked too: unknown check ids, checks the framework does not evaluate,
+        requirements a check does not evidence, resource keys of the wrong shape.
+
+        Example: auditkit controls lint --workspace q3
         """
-        catalog = load_catalog(_dirs(workspace_dir, controls), strict=False)
+        ws = _find(workspace_dir)
+        dirs = [*(ws.config.controls_dirs if ws else ()), *(controls or [])]
+        catalog = load_catalog(dirs, strict=False)
+        registers = lint_registers(ws.config, ws.root, catalog) if ws else None
+        problems = [*catalog.problems, *(registers.problems if registers else [])]
         if json_out:
             print_json(
                 {
-                    "ok": not catalog.problems,
-                    "problems": catalog.problems,
+                    "ok": not problems,
+                    "problems": problems,
                     "checks": len(catalog.checks),
                     "frameworks": len(catalog.frameworks),
+                    "registers": registers.to_json() if registers else None,
                 }
             )
         else:
-            for problem in catalog.problems:
+            for problem in problems:
                 say(problem)
-            say(
-                f"{len(catalog.checks)} checks, {len(catalog.frameworks)} framework(s): "
-                + ("clean" if not catalog.problems else f"{len(catalog.problems)} problem(s)")
-            )
-        raise typer.Exit(EXIT_BAD_INPUT if catalog.problems else EXIT_OK)
+            summary = f"{len(catalog.checks)} checks, {len(catalog.frameworks)} framework(s)"
+            if registers:
+                summary += (
+                    f"; registers: {registers.exceptions} exception(s), "
+                    f"{registers.attestations} attestation(s), "
+                    f"{registers.approved_flows} approved flow(s)"
+                )
+            say(summary + ": " + ("clean" if not problems else f"{len(problems)} problem(s)"))
+        raise typer.Exit(EXIT_BAD_INPUT if problems else EXIT_OK)

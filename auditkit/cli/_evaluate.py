@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +15,7 @@ from auditkit.cli._common import (
     WorkspaceOpt,
     print_json,
     print_table,
+    progress,
     result_style,
     say,
     workspace,
@@ -23,6 +24,7 @@ from auditkit.clock import claimed_now
 from auditkit.errors import ConfigError
 from auditkit.evaluate.catalog import load_catalog
 from auditkit.evaluate.engine import evaluate as run_evaluation
+from auditkit.evaluate.register_usage import register_entries
 from auditkit.evaluate.rollup import (
     IN_PLACE,
     NO_EVIDENCE,
@@ -51,6 +53,36 @@ def counts_line(counts: dict[str, int]) -> str:
     """Requirements per candidate result, in the vocabulary's order, one line."""
     line = "; ".join(f"{k}: {counts.get(k, 0)}" for k in RESULTS)
     return line + f" (proposed In Place: {counts.get(IN_PLACE, 0)}; results are candidates)"
+
+
+def _print_register_entries(entries: list[dict[str, Any]]) -> None:
+    """The register entries that did not take effect, then one line of counts per register."""
+    attention = [e for e in entries if e["needs_attention"]]
+    if attention:
+        print_table(
+            "Register entries that did not take effect",
+            ["register", "entry", "id", "check", "state", "items", "why"],
+            [
+                [
+                    e["register"],
+                    f"{e['file']}{e['entry']}",
+                    e["id"],
+                    e["check"] or "",
+                    e["state"],
+                    e["items"],
+                    e["why"],
+                ]
+                for e in attention
+            ],
+            styles={4: lambda _v: "yellow"},
+        )
+    for register in ("exceptions", "approved flows"):
+        states: dict[str, int] = {}
+        for e in entries:
+            if e["register"] == register:
+                states[e["state"]] = states.get(e["state"], 0) + 1
+        if states:
+            say(f"{register}: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
 
 
 def register(app: typer.Typer) -> None:
@@ -115,7 +147,12 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError("--period-start/--period-end must be dates") from None
         ws = workspace(workspace_dir)
         catalog = load_catalog([*ws.config.controls_dirs, *(controls or [])])
-        with open_store(ws, write=True) as con:
+        framework = catalog.framework(ws.config.framework)
+        total = len({c for req in framework.requirements for c in req.checks})
+        with (
+            open_store(ws, write=True) as con,
+            progress(not json_out, "evaluating", total) as step,
+        ):
             summary = run_evaluation(
                 con,
                 ws,
@@ -124,9 +161,16 @@ def register(app: typer.Typer) -> None:
                 claimed_time=claimed_now(),
                 label=label,
                 period=period,
+                on_check=step,
             )
+            entries = register_entries(con, summary.run_id)
         if json_out:
-            print_json(summary.to_json())
+            doc = summary.to_json()
+            doc["registers"] = {
+                "exceptions": [e for e in entries if e["register"] == "exceptions"],
+                "approved_flows": [e for e in entries if e["register"] == "approved flows"],
+            }
+            print_json(doc)
         else:
             print_table(
                 f"Run {summary.run_id}: {summary.framework} as of {summary.as_of}",
@@ -144,6 +188,7 @@ def register(app: typer.Typer) -> None:
                 ],
                 styles={1: result_style},
             )
+            _print_register_entries(entries)
             say(counts_line(summary.counts()))
         failing = FAIL_ON.get(fail_on or "", ())
         hit = any(r.result in failing for r in summary.requirements)

@@ -58,6 +58,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("give RUN_B, or RUN_A RUN_B")
         run_a, run_b = (None, runs[0]) if len(runs) == 1 else (runs[0], runs[1])
         ws = workspace(workspace_dir)
+        if out is not None:
+            ws.check_output(out)
         with open_store(ws, write=False) as con:
             result = diff_runs(con, run_a, run_b)
         if out is not None:
@@ -127,6 +129,8 @@ def register(app: typer.Typer) -> None:
         from auditkit.history.gap import gap_analysis, load_plan
 
         ws = workspace(workspace_dir)
+        if out is not None:
+            ws.check_output(out)
         entries = load_plan(plan)
         with open_store(ws, write=False) as con:
             run_id = run if run is not None else _latest_run(con)
@@ -210,6 +214,8 @@ def register(app: typer.Typer) -> None:
         from auditkit.history.sampling import draw_sample, write_sample
 
         ws = workspace(workspace_dir)
+        if out is not None:
+            ws.check_output(out)
         who = selected_by or getpass.getuser()
         with open_store(ws, write=True) as con:
             run_id = run if run is not None else _latest_run(con)

@@ -21,6 +21,8 @@ from auditkit.cli._common import (
 )
 from auditkit.errors import ConfigError
 from auditkit.ingest import IngestOptions, IngestResult, expand_paths, format_names, ingest_paths
+from auditkit.ingest.snapshots import DateNote, date_note
+from auditkit.ingest.source import MAX_DOCUMENT_BYTES, format_size, parse_size
 from auditkit.store import open_store
 
 
@@ -32,10 +34,15 @@ def _range(r: IngestResult) -> str:
     return f"{lo} .. {hi}"
 
 
-def _status(r: IngestResult) -> str:
+def _status(r: IngestResult, note: DateNote | None) -> str:
+    text = r.status
     if r.observation_recorded:
-        return f"{r.status}; new observation date recorded"
-    return r.status
+        text += "; new observation date recorded"
+    if note is not None and note.observed_at:
+        text += "; observed " + ", ".join(note.observed_at)
+    elif note is not None and note.warning:
+        text += "; UNDATED"
+    return text
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +78,14 @@ def register(app: typer.Typer) -> None:
                 "the date they describe.",
             ),
         ] = None,
+        max_input_size: Annotated[
+            str,
+            typer.Option(
+                "--max-input-size",
+                help="Largest a gzip file may inflate to, and a JSON/YAML/CSV document may be "
+                f"(default {format_size(MAX_DOCUMENT_BYTES).replace(' ', '')}); e.g. 2GiB.",
+            ),
+        ] = format_size(MAX_DOCUMENT_BYTES).replace(" ", ""),
         workspace_dir: WorkspaceOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
@@ -89,23 +104,39 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(
                 f"unknown --format {format_name!r}; supported: {', '.join(format_names())}"
             )
+        try:
+            max_bytes = parse_size(max_input_size)
+        except ValueError as exc:
+            raise ConfigError(f"--max-input-size: {exc}") from None
         options = IngestOptions(
             format=format_name,
             skip_bad_records=skip_bad_records,
             vpc_fields=vpc_fields,
             observed_at=observed,
+            max_input_bytes=max_bytes,
+            staging_dir=ws.tmp_dir,
         )
         total = len(expand_paths(paths))
         with open_store(ws, write=True) as con, progress(not json_out, "ingesting", total) as step:
-            results = ingest_paths(con, paths, options, on_file=lambda _r: step())
+            results = ingest_paths(con, paths, options, on_file=lambda r: step(r.path))
+            dates = {
+                id(r): date_note(con, r.path, r.sha256, r.format, r.family, r.time_min)
+                for r in results
+                if r.status != "rejected"
+            }
         rejected = [r for r in results if r.status == "rejected"]
+        not_read = [r for r in results if r.status == "skipped"]
         if json_out:
             print_json(
                 {
-                    "files": [r.to_json() for r in results],
+                    "files": [
+                        {**r.to_json(), **(dates[id(r)].to_json() if id(r) in dates else {})}
+                        for r in results
+                    ],
                     "stored": sum(r.stored for r in results if r.status == "stored"),
                     "skipped": sum(r.skipped for r in results),
                     "rejected": len(rejected),
+                    "files_skipped": len(not_read),
                 }
             )
         else:
@@ -113,7 +144,8 @@ def register(app: typer.Typer) -> None:
                 None,
                 ["file", "format", "status", "stored", "skipped", "time range"],
                 [
-                    [r.path, r.format or "", _status(r), r.stored, r.skipped, _range(r)]
+                    [r.path, r.format or "", _status(r, dates.get(id(r))), r.stored, r.skipped]
+                    + [_range(r)]
                     for r in results
                 ],
             )
@@ -122,6 +154,11 @@ def register(app: typer.Typer) -> None:
                     say(f"skipped {r.path}:{loc}: {why}")
                 for note in r.notes:
                     say(f"note {r.path}: {note}")
+            for r in not_read:
+                say(f"skipped {r.error}")
             for r in rejected:
                 say(f"error: {r.error}")
+        for date in dates.values():
+            if date.warning:
+                say(f"warning: {date.warning}")
         raise typer.Exit(EXIT_BAD_INPUT if rejected else EXIT_OK)

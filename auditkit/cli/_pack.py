@@ -14,6 +14,7 @@ from auditkit.cli._common import (
     WorkspaceOpt,
     print_json,
     print_table,
+    progress,
     result_style,
     say,
     stdout_console,
@@ -23,7 +24,7 @@ from auditkit.cli._evaluate import counts_line
 from auditkit.clock import claimed_now
 from auditkit.errors import ConfigError, KeyMaterialError
 from auditkit.evaluate.catalog import load_catalog
-from auditkit.pack.build import PackResult
+from auditkit.pack.build import BUILD_STEPS, PackResult
 
 
 def _pack_summary(pack: PackResult) -> dict[str, object]:
@@ -79,6 +80,9 @@ def register(app: typer.Typer) -> None:
         ws = workspace(workspace_dir)
         if output_format not in ("pack", "oscal"):
             raise ConfigError("--format must be pack or oscal")
+        ws.check_output(out)
+        if make_zip:
+            ws.check_output(out.with_suffix(".zip"))
         if output_format == "oscal":
             from auditkit.report.data import load_run
             from auditkit.report.oscal import ITEMS_PER_CHECK, write_oscal
@@ -104,7 +108,10 @@ def register(app: typer.Typer) -> None:
                 location=exc.location,
             ) from None
         catalog = load_catalog(ws.config.controls_dirs)
-        with open_store(ws, write=False) as con:
+        with (
+            open_store(ws, write=False) as con,
+            progress(not json_out, "building the pack", len(BUILD_STEPS)) as step,
+        ):
             pack = build_pack(
                 con,
                 catalog,
@@ -114,6 +121,7 @@ def register(app: typer.Typer) -> None:
                 claimed_time=claimed_now(),
                 make_zip=make_zip,
                 force=force,
+                on_step=step,
             )
         if json_out:
             print_json(_pack_summary(pack))
@@ -137,16 +145,27 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--expect-pack-id", help="Fail unless the pack carries this pack id."),
         ] = None,
+        require_trust: Annotated[
+            bool,
+            typer.Option(
+                "--require-trust",
+                help="Fail (exit 1) unless the signer is pinned with --trust; for scripts.",
+            ),
+        ] = False,
         json_out: JsonOpt = False,
     ) -> None:
         """Verify a pack offline: signatures, file set, every hash, the PDF signature.
 
-        Exit 0 when every check passes, 1 when anything was tampered with, 2 when it cannot run.
+        Without --trust the verdict is "internally consistent, signer not pinned": the
+        keys came from the pack itself. Exit 0 when every check passes, 1 when anything
+        was tampered with (or --require-trust without --trust), 2 when it cannot run.
         Example: auditkit verify ./q3-pack --trust manifest-signing-key.pub.pem
         """
-        from auditkit.pack.verify import verify_pack
+        from auditkit.pack.verify import VERDICT_UNPINNED, VERDICT_VERIFIED, verify_pack
 
-        result = verify_pack(pack, trust=trust, expect_pack_id=expect_pack_id)
+        result = verify_pack(
+            pack, trust=trust, expect_pack_id=expect_pack_id, require_trust=require_trust
+        )
         if json_out:
             print_json(result.to_json())
         else:
@@ -166,12 +185,16 @@ def register(app: typer.Typer) -> None:
                         f"{terminal_text(result.claimed_signing_time)}"
                     )
                 )
-            console.print(
-                Text(
-                    "VERIFIED" if result.ok else "VERIFICATION FAILED",
-                    style="bold green" if result.ok else "bold red",
-                )
-            )
+            if result.verdict == VERDICT_VERIFIED and result.ok:
+                verdict, style = "VERIFIED", "bold green"
+            elif result.verdict == VERDICT_UNPINNED:
+                verdict, style = "INTERNALLY CONSISTENT, SIGNER NOT PINNED", "bold yellow"
+                if not result.ok:
+                    verdict += " (refused: --require-trust)"
+                    style = "bold red"
+            else:
+                verdict, style = "VERIFICATION FAILED", "bold red"
+            console.print(Text(verdict, style=style))
         raise typer.Exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
 
     @app.command("demo")

@@ -23,8 +23,10 @@ from auditkit.evaluate.framework import (
     parse_claims,
     parse_framework,
 )
+from auditkit.evaluate.resource_keys import KeyFormat, parse_resource_key
+from auditkit.evaluate.sqlguard import select_problem
 from auditkit.resources import controls_dir
-from auditkit.safeload import load_yaml_file_text
+from auditkit.safeload import load_yaml_file_text, read_regular
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 PARAM_TYPES = ("integer", "number", "string", "boolean", "date", "list")
@@ -52,6 +54,7 @@ _CHECK_KEYS = {
     "query": str,
     "population": str,
     "procedures": list,
+    "resource_key": object,  # a mapping or a list of them: auditkit.evaluate.resource_keys
 }
 _CHECK_REQUIRED = (
     "id",
@@ -64,7 +67,7 @@ _CHECK_REQUIRED = (
     "remediation",
     "population",
 )
-_PARAM_KEYS = {"type", "default", "provenance", "description", "unit"}
+_PARAM_KEYS = {"type", "default", "provenance", "description", "unit", "from_attestation"}
 _REQUIRE_KEYS = {"table", "missing", "time_column", "supplementary"}
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{2,79}$")
 _SQL_PARAM_RE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -86,6 +89,7 @@ class Param:
     provenance: str
     description: str = ""
     unit: str = ""
+    from_attestation: str = ""  # kind of attestation whose parameters may set it (the SQL reads it)
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ class Check:
     timeliness: dict[str, str] | None = None  # {opened, deadline, resolved} evidence columns
     population: str = ""  # the population the check tests, in words
     procedures: tuple[ProcedureClaim, ...] = ()  # testing procedures it performs, and how far
+    resource_key: tuple[KeyFormat, ...] = ()  # the shapes of the resource column
 
     @property
     def sql_params(self) -> list[str]:
@@ -226,9 +231,9 @@ def _display(root: Path, path: Path) -> str:
 def _read_yaml(catalog: Catalog, root: Path, path: Path) -> Any:
     name = _display(root, path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        catalog.problems.append(f"{name}: cannot read: {exc.strerror}")
+        data = read_regular(path)
+    except InputError as exc:
+        catalog.problems.append(f"{name}: cannot read: {exc.message}")
         return None
     catalog.files[name] = hashlib.sha256(data).hexdigest()
     try:
@@ -330,6 +335,7 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
                 spec["provenance"],
                 str(spec.get("description", "")),
                 str(spec.get("unit", "")),
+                str(spec.get("from_attestation", "")),
             )
         )
     requires: list[Requirement] = []
@@ -378,6 +384,7 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
     if isinstance(population, str) and not population.strip():
         problems.append("population must name the population the check tests")
     claims = parse_claims(doc.get("procedures"), problems)
+    resource_key = parse_resource_key(doc.get("resource_key"), problems)
     sql_path = path.with_suffix(".sql")
     query = doc.get("query")
     if isinstance(query, str):
@@ -387,12 +394,12 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
             problems.append(f"query {query!r} must name a .sql file inside {root.name}/")
             sql_path = path.with_suffix(".sql")
     sql = ""
-    if not sql_path.is_file():
-        problems.append(f"missing SQL file {sql_path.name}")
-    else:
-        data = sql_path.read_bytes()
+    data = _read_sql(sql_path, problems)
+    if data is not None:
         catalog.files[_display(root, sql_path)] = hashlib.sha256(data).hexdigest()
         sql = data.decode("utf-8", errors="replace").strip().rstrip(";").strip()
+        if problem := select_problem(sql):
+            problems.append(f"{sql_path.name}: {problem}")
         if _WALL_CLOCK_RE.search(sql):
             problems.append(f"{sql_path.name}: uses the wall clock; bind $as_of instead")
         declared = {p.name for p in params} | set(RESERVED_PARAMS)
@@ -431,15 +438,31 @@ def _load_check(catalog: Catalog, root: Path, path: Path) -> None:
         else None,
         population=str(population or "").strip(),
         procedures=claims,
+        resource_key=resource_key,
     )
+
+
+def _read_sql(path: Path, problems: list[str]) -> bytes | None:
+    """The bytes of a SQL file, or None with the reason added to ``problems``."""
+    try:
+        return read_regular(path)
+    except InputError as exc:
+        missing = exc.message == "file not found"
+        problems.append(f"missing SQL file {path.name}" if missing else exc.one_line())
+        return None
 
 
 def _load_library(catalog: Catalog, root: Path, path: Path) -> None:
     name = _display(root, path)
-    data = path.read_bytes()
+    problems: list[str] = []
+    data = _read_sql(path, problems)
+    if data is None:
+        catalog.problems.extend(f"{name}: {p}" for p in problems)
+        return
     catalog.files[name] = hashlib.sha256(data).hexdigest()
     sql = data.decode("utf-8", errors="replace").strip().rstrip(";").strip()
-    problems = []
+    if problem := select_problem(sql):
+        problems.append(problem)
     if not _IDENT_RE.match(path.stem):
         problems.append("library file names must be lower-case identifiers (they name a table)")
     if path.stem in catalog.libraries:

@@ -2,16 +2,19 @@
 
 For each mapped check: test its data prerequisites (absent data gives Not
 Tested with the check's own reason, never a pass), run its SQL with bound
-parameters in a locked-down connection, verify the row contract (one row per
-population item, valid statuses, no duplicate resources), apply exceptions,
-and store every row with a fingerprint that is stable across runs. The whole
-evaluation is one transaction: a failing check stores nothing.
+parameters read-only and within time and memory bounds (the sandbox: the SQL
+must be one SELECT, runs in a read-only transaction on its own connection,
+and its rows are kept by the engine), verify the row contract (one row per
+population item, valid statuses, no duplicate resources); then, in one write
+transaction, apply exceptions and store every row with a fingerprint that is
+stable across runs. A failing check stores nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -29,9 +32,9 @@ from auditkit.evaluate.catalog import (
 )
 from auditkit.evaluate.conclusions import conclude
 from auditkit.evaluate.outcomes import CheckOutcome, RunSummary
+from auditkit.evaluate.register_usage import approved_flows_in_force, record_approved_flows
 from auditkit.evaluate.registers import Registers, load_registers
 from auditkit.evaluate.results import (
-    ROWS_TABLE,
     check_state,
     record_exceptions,
     stage_exceptions,
@@ -40,6 +43,7 @@ from auditkit.evaluate.results import (
     validate_rows,
 )
 from auditkit.evaluate.rollup import CheckState
+from auditkit.evaluate.sandbox import CheckLimits, Sandbox
 from auditkit.evaluate.scope import (
     stage_break_glass,
     stage_declarations,
@@ -47,7 +51,7 @@ from auditkit.evaluate.scope import (
     stage_snapshots,
 )
 from auditkit.evaluate.workload_specs import register as register_workload_replay
-from auditkit.store import first_row, lockdown
+from auditkit.store import first_row, rollback_quietly
 from auditkit.workspace import Workspace, WorkspaceConfig
 
 
@@ -92,11 +96,13 @@ def evaluate(
     label: str | None = None,
     param_overrides: dict[str, dict[str, Any]] | None = None,
     period: tuple[dt.date, dt.date] | None = None,
+    on_check: Callable[[str], None] | None = None,
 ) -> RunSummary:
     """Run every check the workspace's framework maps and store the run.
 
     ``period`` evaluates another assessment period than auditkit.toml's (for
     example the previous quarter); ``as_of`` defaults to the period's end.
+    ``on_check`` is called with each check id once it has run (progress display).
     """
     config = ws.config
     if period is not None:
@@ -116,15 +122,29 @@ def evaluate(
             )
     overrides = param_overrides if param_overrides is not None else _config_params(ws)
     check_ids = sorted({c for req in framework.requirements for c in req.checks})
-    stage_snapshots(con, as_of)
-    stage_scope(con, config.scope, registers)
-    stage_break_glass(con, config.break_glass)
-    stage_declarations(con, config)
-    stage_exceptions(con, registers, as_of)
-    stage_calendar(con, evaluation_date(as_of, config.period_end))
-    register_workload_replay(con)
-    lockdown(con)
-    _stage_libraries(con, catalog, config, as_of)
+    limits = CheckLimits(
+        config.check_timeout_seconds, config.check_memory_limit, config.check_temp_limit
+    )
+    stage_exceptions(con, registers, as_of)  # the engine's own (TEMP on the writer)
+    box = Sandbox(con, limits)
+    # An approved flow dated after the as-of date approves nothing in this run.
+    # First every check runs, read-only (the sandbox); then one transaction stores the run.
+    try:
+        stage_snapshots(box.con, as_of)
+        stage_scope(box.con, config.scope, approved_flows_in_force(registers, as_of))
+        stage_break_glass(box.con, config.break_glass)
+        stage_declarations(box.con, config)
+        stage_calendar(box.con, evaluation_date(as_of, config.period_end))
+        register_workload_replay(box.con)
+        box.lock()
+        _stage_libraries(box, catalog, config, as_of)
+        executed = {
+            check_id: _execute_check(box, catalog.checks[check_id], config, as_of, overrides)
+            for check_id in check_ids
+        }
+    except BaseException:
+        box.close()
+        raise
     con.execute("BEGIN TRANSACTION")
     try:
         run_id = _insert_run(
@@ -147,17 +167,14 @@ def evaluate(
         for check_id in check_ids:
             check = catalog.checks[check_id]
             outcome, state = _run_check(
-                con,
-                run_id,
-                check,
-                config,
-                as_of,
-                check_params(check, overrides.get(check_id, {})),
-                mapped[check_id],
+                con, box, run_id, check, *executed[check_id], mapped[check_id]
             )
             outcomes.append(outcome)
             states[check_id] = state
+            if on_check is not None:
+                on_check(check_id)
         record_exceptions(con, run_id, registers, as_of)
+        record_approved_flows(con, run_id, registers, as_of)
         row = first_row(con.execute("SELECT inputs FROM runs WHERE run_id = ?", [run_id]))
         requirements = conclude(
             con,
@@ -172,8 +189,10 @@ def evaluate(
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)
         raise
+    finally:
+        box.close()
     return RunSummary(
         run_id, as_of, config.period_start, config.period_end, framework.id, outcomes, requirements
     )
@@ -231,19 +250,12 @@ def _insert_run(
     return run_id
 
 
-def _stage_libraries(
-    con: duckdb.DuckDBPyConnection, catalog: Catalog, config: Any, as_of: dt.date
-) -> None:
+def _stage_libraries(box: Sandbox, catalog: Catalog, config: Any, as_of: dt.date) -> None:
     base = _reserved(config, as_of)
     for name in library_order(catalog.libraries):
         sql = catalog.libraries[name]
-        try:
-            con.execute(
-                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM ({sql})',
-                {p: base[p] for p in library_params(sql)},
-            )
-        except duckdb.Error as exc:
-            raise CheckExecutionError(f"lib/{name}", str(exc).splitlines()[0]) from None
+        box.run(f"lib/{name}", sql, {p: base[p] for p in library_params(sql)}, path=None)
+        box.keep(name)
 
 
 def _reserved(config: Any, as_of: dt.date) -> dict[str, Any]:
@@ -325,13 +337,31 @@ def _missing_data(
     return None, partial
 
 
+def _execute_check(
+    box: Sandbox, check: Check, config: Any, as_of: dt.date, overrides: dict[str, Any]
+) -> tuple[dict[str, dict[str, Any]], str | None, str | None, list[str]]:
+    """Run the check's SQL in the sandbox: (its parameters, why it is Not Tested, or the
+    table its rows were kept in, the supplementary data that is missing)."""
+    params = check_params(check, overrides.get(check.id, {}))
+    missing, partial = _missing_data(box.con, check, config, as_of)
+    if missing is not None:
+        return params, missing, None, partial
+    rows = box.run(check.id, check.sql, _bind(check, config, as_of, params), path=check.sql_path)
+    validate_rows(box.con, check)
+    if not rows and check.on_empty == "not_tested":
+        return params, check.empty_reason or "the population was empty", None, partial
+    return params, None, box.keep_result(), partial
+
+
 def _run_check(
     con: duckdb.DuckDBPyConnection,
+    box: Sandbox,
     run_id: int,
     check: Check,
-    config: Any,
-    as_of: dt.date,
     params: dict[str, dict[str, Any]],
+    missing: str | None,
+    table: str | None,
+    partial: list[str],
     requirements: set[str],
 ) -> tuple[CheckOutcome, CheckState]:
     outcome = CheckOutcome(
@@ -345,25 +375,12 @@ def _run_check(
             for k, v in params.items()
         },
     )
-    missing, partial = _missing_data(con, check, config, as_of)
-    if missing is None:
-        try:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {ROWS_TABLE} AS SELECT * FROM ({check.sql})",
-                _bind(check, config, as_of, params),
-            )
-        except duckdb.Error as exc:
-            raise CheckExecutionError(
-                check.id, str(exc).splitlines()[0], path=check.sql_path
-            ) from None
-        validate_rows(con, check)
-        row = first_row(con.execute(f"SELECT count(*) FROM {ROWS_TABLE}"))
-        if (not row or not row[0]) and check.on_empty == "not_tested":
-            missing = check.empty_reason or "the population was empty"
-    if missing is not None:
+    if missing is not None or table is None:
+        missing = missing or "the population was empty"
         outcome.state, outcome.reason = "not_tested", missing
         store_check(con, run_id, check, outcome)
         return outcome, CheckState(check.id, "not_tested", missing)
+    box.show_to_writer(table)
     store_results(con, run_id, check)
     counts = first_row(
         con.execute(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from auditkit.errors import ConfigError, InputError
-from auditkit.safeload import load_yaml_file_text
+from auditkit.safeload import load_yaml_file_text, read_regular
 
 EXCEPTION_KINDS = ("false_positive", "compensating_control", "risk_acceptance")
 WORKSHEET_FIELDS = (
@@ -44,6 +44,8 @@ class ExceptionEntry:
     expires: dt.date
     requirement: str | None = None
     worksheet: dict[str, str] | None = None
+    source_file: str = ""  # the register file, as shown to the user
+    locator: str = ""  # JSON pointer of the entry, #/exceptions/<index>
 
     def active_on(self, day: dt.date) -> bool:
         """The exception applies on ``day`` (approved and not yet expired)."""
@@ -124,7 +126,10 @@ def _shown(path: Path, base: Path) -> str:
 
 
 def _read(path: Path, digests: dict[str, str], base: Path) -> Any:
-    data = path.read_bytes()
+    try:
+        data = read_regular(path)
+    except InputError as exc:
+        raise ConfigError(exc.message, path=path) from None
     digests[_shown(path, base)] = hashlib.sha256(data).hexdigest()
     try:
         return load_yaml_file_text(data.decode("utf-8"), source=str(path))
@@ -260,6 +265,8 @@ def load_exceptions(path: Path | None, digests: dict[str, str], base: Path) -> l
                 expires=expires,
                 requirement=e.text("requirement", required=False),
                 worksheet=worksheet,
+                source_file=_shown(path, base),
+                locator=f"#/exceptions/{index}",
             )
         )
     return out

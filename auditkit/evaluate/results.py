@@ -16,6 +16,7 @@ import duckdb
 from auditkit.errors import CheckExecutionError
 from auditkit.evaluate.catalog import CONTRACT_COLUMNS, ROW_STATUSES, Check
 from auditkit.evaluate.outcomes import CheckOutcome
+from auditkit.evaluate.register_usage import unmatched_exception_why
 from auditkit.evaluate.registers import Registers
 from auditkit.evaluate.rollup import CheckState, ItemFact
 from auditkit.store import first_row
@@ -173,12 +174,15 @@ def record_exceptions(
             )
         )
         matched = int(row[0]) if row else 0
+        why = ""
         if as_of > e.expires:
-            state = "expired"
+            state, why = "expired", f"expired on {e.expires}"
         elif as_of < e.approved_on:
-            state = "not yet approved"
+            state, why = "not yet approved", f"approved on {e.approved_on}, after the as-of date"
         else:
             state = "applied" if matched else "unmatched"
+            if not matched:
+                why = unmatched_exception_why(con, run_id, e.check, e.resource, e.fingerprint)
         if state in ("expired", "not yet approved"):
             # An exception that no longer applies still names the items it would cover.
             hit = first_row(
@@ -199,6 +203,9 @@ def record_exceptions(
             "expires": e.expires.isoformat(),
             "requirement": e.requirement,
             "worksheet": e.worksheet,
+            "source_file": e.source_file,
+            "locator": e.locator,
+            "why": why,
         }
         con.execute(
             "INSERT INTO run_exceptions VALUES (?, ?, ?, ?, ?, ?)",

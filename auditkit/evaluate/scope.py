@@ -1,12 +1,18 @@
-"""Stage the declared CDE scope and the registers as TEMP tables for check SQL.
+"""Stage the declared CDE scope and the registers as tables for check SQL.
 
-Tables every check may use (all TEMP, rebuilt for each evaluation):
+The functions here run on the evaluation's sandbox cursor, whose default
+database is the in-memory stage database (see :mod:`auditkit.evaluate.sandbox`):
+unqualified ``CREATE`` statements land there, never in the store, and check
+SQL (run read-only) cannot change them.
+
+Tables every check may use (rebuilt for each evaluation):
 
 - ``scope_namespaces(namespace, zone)``: zone ``cde`` or ``connected``; CDE
   namespaces are the declared ones plus Namespace objects whose labels match
   a declared selector.
 - ``scope_images(pattern, zone)``: GLOB patterns of CDE images.
 - ``ip_zones(ip, zone)``: every distinct address seen in flows or audit events,
+  and CDE or connected nodes (``ip-a-b-c-d`` names) that raised runtime alerts,
   classified ``cde`` > ``connected`` > ``internal`` > ``external`` (first match).
 - ``ip_approved(ip, flow_id, side)``: addresses inside an approved flow's CIDRs.
 - ``approved_flows(flow_id, description, business_need, approved_by, approved_on)``,
@@ -36,7 +42,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from auditkit.errors import InternalError
 from auditkit.evaluate.registers import Registers
+from auditkit.evaluate.sandbox import STAGE_DB
+from auditkit.store import first_row
 from auditkit.workspace import BreakGlass, Scope, WorkspaceConfig
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -57,13 +66,21 @@ def _table(
     )
     con.register("_auditkit_stage", arrow)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _auditkit_stage")
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _auditkit_stage")
     finally:
         con.unregister("_auditkit_stage")
 
 
+def _on_stage(con: duckdb.DuckDBPyConnection) -> None:
+    """Refuse to stage anywhere but the stage database (never into the store)."""
+    row = first_row(con.execute("SELECT current_database()"))
+    if not row or row[0] != STAGE_DB:
+        raise InternalError("scope staging must run on the evaluation sandbox's cursor")
+
+
 def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registers) -> None:
     """Create the scope and register tables described in the module docstring."""
+    _on_stage(con)
     s = pa.string()
     # Namespaces: declared, plus labelled Namespace objects.
     ns_rows = [{"namespace": n, "zone": "cde"} for n in scope.namespaces]
@@ -111,6 +128,15 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
         ) WHERE ip IS NOT NULL
         """
     ).fetchall()
+    # Nodes named ip-a-b-c-d (EKS) that raised runtime alerts: a CDE or connected node places
+    # the alerts raised outside its containers in scope even when no flow names its address.
+    # Only those zones are added, and never to ip_approved: these are not observed traffic.
+    nodes = con.execute(
+        """
+        SELECT DISTINCT replace(regexp_extract(hostname, '^ip-(\\d+-\\d+-\\d+-\\d+)', 1), '-', '.')
+        FROM runtime_alerts WHERE regexp_matches(hostname, '^ip-\\d+-\\d+-\\d+-\\d+')
+        """
+    ).fetchall()
     zone_rows: list[dict[str, Any]] = []
     approved_rows: list[dict[str, Any]] = []
     for (text,) in distinct:
@@ -124,6 +150,15 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
         for flow_id, side, nets in flow_nets:
             if any(addr in n for n in nets):
                 approved_rows.append({"ip": text, "flow_id": flow_id, "side": side})
+    seen = {row[0] for row in distinct}
+    for (text,) in nodes:
+        try:
+            addr = ipaddress.ip_address(text)
+        except ValueError:
+            continue  # not an address: the node stays out of every zone, as before
+        in_scope = next((name for name, nets in zones[:2] if any(addr in n for n in nets)), None)
+        if in_scope is not None and text not in seen:
+            zone_rows.append({"ip": text, "zone": in_scope})
     _table(con, "ip_zones", {"ip": s, "zone": s}, zone_rows)
     _table(con, "ip_approved", {"ip": s, "flow_id": s, "side": s}, approved_rows)
     _stage_registers(con, registers)
@@ -131,6 +166,7 @@ def stage_scope(con: duckdb.DuckDBPyConnection, scope: Scope, registers: Registe
 
 def stage_break_glass(con: duckdb.DuckDBPyConnection, declared: tuple[BreakGlass, ...]) -> None:
     """Create ``break_glass``: the emergency identities auditkit.toml declares."""
+    _on_stage(con)
     s = pa.string()
     _table(
         con,
@@ -162,6 +198,7 @@ def registry_pattern(entry: str) -> str:
 
 def stage_declarations(con: duckdb.DuckDBPyConnection, config: WorkspaceConfig) -> None:
     """Create the declaration tables described in the module docstring."""
+    _on_stage(con)
     s = pa.string()
     scope = config.scope
     _table(
@@ -234,22 +271,27 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
 
     Access exports are snapshots. Sources ingested with ``--observed-at`` form
     dated snapshots: the latest observation date on or before ``as_of`` wins
-    (all files of that date together). Undated sources always count. Snapshots
-    dated after ``as_of`` are ignored. The admission tables get the same rule,
+    (all files of that date together). Undated sources (never given a date, not
+    even by a later ingest of the same bytes) always count. Snapshots dated after
+    ``as_of`` are ignored. The admission tables get the same rule,
     applied to the policy family's own files (``current_admission_results``
     keeps the rows that audit events yielded, which are events, not snapshots;
     checks bound those by time).
     """
+    _on_stage(con)
     for family, table in (
         ("access", "current_snapshot_sources"),
         ("policy", "current_policy_sources"),
     ):
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE {table} AS
+            CREATE OR REPLACE TABLE {table} AS
             WITH fam AS (SELECT source_sha256, observed_at FROM sources WHERE family = ?),
             snap AS (
+                -- undated only while no date was ever given (a later --observed-at dates it)
                 SELECT source_sha256, CAST(observed_at AS DATE) AS day FROM fam
+                WHERE observed_at IS NOT NULL
+                   OR source_sha256 NOT IN (SELECT source_sha256 FROM observations)
                 UNION
                 SELECT o.source_sha256, CAST(o.observed_at AS DATE) FROM observations o
                 JOIN fam a USING (source_sha256)
@@ -262,12 +304,12 @@ def stage_snapshots(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
         )
     for table in SNAPSHOT_TABLES:
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW current_{table} AS SELECT * FROM {table} "
+            f"CREATE OR REPLACE VIEW current_{table} AS SELECT * FROM {table} "
             "WHERE source_sha256 IN (SELECT source_sha256 FROM current_snapshot_sources)"
         )
     for table in POLICY_SNAPSHOT_TABLES:
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW current_{table} AS SELECT * FROM {table} "
+            f"CREATE OR REPLACE VIEW current_{table} AS SELECT * FROM {table} "
             "WHERE source_sha256 IN (SELECT source_sha256 FROM current_policy_sources)"
             + (" OR origin = 'audit-event'" if table == "admission_results" else "")
         )

@@ -22,7 +22,7 @@ import duckdb
 
 from auditkit.errors import ConfigError, InputError, NotFoundError
 from auditkit.evaluate.rollup import NO_EVIDENCE, NOT_IN_PLACE, NOT_TESTED, PARTIAL
-from auditkit.safeload import load_yaml_file_text
+from auditkit.safeload import load_yaml_file_text, read_regular
 from auditkit.store import first_row
 
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4, "unknown": 5}
@@ -74,11 +74,13 @@ def load_plan(path: Path | None) -> list[PlanEntry]:
     if path is None:
         return []
     try:
-        doc = load_yaml_file_text(path.read_text(encoding="utf-8"), source=str(path))
-    except FileNotFoundError:
-        raise ConfigError("plan file not found", path=path) from None
+        data = read_regular(path)
+        doc = load_yaml_file_text(data.decode("utf-8"), source=str(path))
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", path=path) from None
     except InputError as exc:
-        raise ConfigError(exc.message, path=path, location=exc.location) from None
+        message = "plan file not found" if exc.message == "file not found" else exc.message
+        raise ConfigError(message, path=path, location=exc.location) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("plan"), list):
         raise ConfigError("expected a top-level 'plan:' list", path=path)
     entries = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -39,10 +40,11 @@ from auditkit.ingest import (
     vpc_flow,
     zeek,
 )
-from auditkit.ingest.base import GZIP_MAGIC, Format, LoadContext, SourceFile
+from auditkit.ingest.base import Format, LoadContext
 from auditkit.ingest.detect import choose_format, sniff
 from auditkit.ingest.jsonlines import drop_staging
-from auditkit.store import first_row
+from auditkit.ingest.source import MAX_DOCUMENT_BYTES, SourceFile
+from auditkit.store import first_row, rollback_quietly
 
 FORMATS: list[Format] = [
     *trivy.FORMATS,
@@ -85,6 +87,10 @@ class IngestOptions:
     skip_bad_records: bool = False
     vpc_fields: str | None = None  # preset (v2..v5) or the flow log's LogFormat fields
     observed_at: dt.datetime | None = None  # the moment a snapshot export describes
+    # Cap on inflated gzip data and on a document parsed in memory (--max-input-size).
+    max_input_bytes: int = MAX_DOCUMENT_BYTES
+    # Where a gzip file is inflated (an unnamed private file); default: the store's temp folder.
+    staging_dir: Path | None = None
 
     def loader_options(self) -> dict[str, Any]:
         """Format-specific options handed to loaders."""
@@ -99,7 +105,7 @@ class IngestResult:
     sha256: str | None = None
     format: str | None = None
     family: str | None = None
-    status: str = "stored"  # stored | already present | rejected
+    status: str = "stored"  # stored | already present | rejected | skipped
     stored: int = 0
     skipped: int = 0
     time_min: dt.datetime | None = None
@@ -127,19 +133,88 @@ class IngestResult:
         }
 
 
-def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, str]]:
-    """Files named directly, plus every regular file below named directories (sorted)."""
-    out: list[tuple[Path, str]] = []
+LINK_SKIPPED = (
+    "symbolic link inside a folder; not followed (name the file itself to ingest what it points to)"
+)
+
+
+@dataclass(frozen=True)
+class InputPath:
+    """One entry to ingest: a file named on the command line or found in a folder.
+
+    ``skip`` says why an entry found in a folder is not read (a link, a special
+    file); ``error`` why a folder could not be listed. ``identity`` is the
+    ``(st_dev, st_ino)`` a folder listing saw, which the opened file must have.
+    """
+
+    path: Path
+    display: str
+    explicit: bool = True
+    identity: tuple[int, int] | None = None
+    skip: str | None = None
+    error: str | None = None
+
+
+def _shown(path: Path) -> str:
+    """How a path named on the command line is recorded: as given, or by its real path
+    when a symbolic link is involved."""
+    real = os.path.realpath(path)
+    return real if real != os.path.abspath(path) else str(path)
+
+
+def _special(mode: int) -> str:
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"))
+    name = next((n for test, n in kinds if test(mode)), "a special file")
+    return f"not a regular file ({name}); not read"
+
+
+def _walk(folder: Path, out: list[InputPath]) -> None:
+    """Every entry below ``folder``, files before subfolders, each level sorted by name.
+
+    Links are never followed (neither to files nor to folders): they are listed
+    as skipped, like FIFOs, sockets and devices.
+    """
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            out.append(
+                InputPath(current, str(current), False, error=f"cannot list folder: {exc.strerror}")
+            )
+            continue
+        subfolders: list[Path] = []
+        for entry in entries:
+            full = Path(current) / entry.name
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                out.append(InputPath(full, str(full), False, error=f"cannot stat: {exc.strerror}"))
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                out.append(InputPath(full, str(full), False, skip=LINK_SKIPPED))
+            elif stat.S_ISDIR(st.st_mode):
+                subfolders.append(full)
+            elif stat.S_ISREG(st.st_mode):
+                out.append(InputPath(full, str(full), False, identity=(st.st_dev, st.st_ino)))
+            else:
+                out.append(InputPath(full, str(full), False, skip=_special(st.st_mode)))
+        pending.extend(reversed(subfolders))
+
+
+def expand_paths(paths: Iterable[Path]) -> list[InputPath]:
+    """Files named directly, plus every entry below named folders (sorted).
+
+    A link named on the command line is followed and recorded by its real path;
+    inside a folder nothing is followed (see :func:`_walk`).
+    """
+    out: list[InputPath] = []
     for path in paths:
         if path.is_dir():
-            for root, dirs, files in os.walk(path, followlinks=False):
-                dirs.sort()
-                for name in sorted(files):
-                    full = Path(root) / name
-                    if full.is_file():
-                        out.append((full, str(full)))
-        elif path.exists():
-            out.append((path, str(path)))
+            _walk(Path(_shown(path)), out)
+        elif os.path.lexists(path):
+            out.append(InputPath(path, _shown(path)))
         else:
             raise InputError("no such file or directory", path=path)
     return out
@@ -169,17 +244,12 @@ def _already_present(
     return result
 
 
-def _unhashed(path: Path, display: str | None) -> SourceFile | None:
-    """A SourceFile whose hash is still to come, for a large readable file; else None."""
-    try:
-        size = path.stat().st_size
-        if size < OVERLAP_HASH_BYTES or not path.is_file():
-            return None
-        with path.open("rb") as fh:
-            magic = fh.read(2)
-    except OSError:
-        return None  # SourceFile.open reports it
-    return SourceFile(path, display or str(path), "", size, magic == GZIP_MAGIC)
+def _staging_dir(con: duckdb.DuckDBPyConnection, options: IngestOptions) -> Path | None:
+    """Where to inflate gzip input: the option, else the store's temp folder."""
+    if options.staging_dir is not None:
+        return options.staging_dir
+    row = first_row(con.execute("SELECT current_setting('temp_directory')"))
+    return Path(row[0]) if row and row[0] and Path(row[0]).is_dir() else None
 
 
 def _observe(con: duckdb.DuckDBPyConnection, sha256: str, observed_at: dt.datetime | None) -> bool:
@@ -195,31 +265,53 @@ def _observe(con: duckdb.DuckDBPyConnection, sha256: str, observed_at: dt.dateti
     if known:
         return False
     con.execute("INSERT INTO observations VALUES (?, ?)", [sha256, observed_at])
+    # A scan report that does not say when it ran was run on the first date given for it.
+    con.execute(
+        "UPDATE scans SET scanned_at = ? WHERE source_sha256 = ? AND scanned_at IS NULL",
+        [observed_at, sha256],
+    )
     return True
 
 
 def ingest_file(
-    con: duckdb.DuckDBPyConnection, path: Path, options: IngestOptions, display: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    options: IngestOptions,
+    display: str | None = None,
+    *,
+    follow_links: bool = True,
+    expect: tuple[int, int] | None = None,
 ) -> IngestResult:
     """Ingest one file atomically. Raises UserError subclasses for bad input.
 
-    The same bytes ingested again are not stored twice; a new ``observed_at``
-    for them is recorded, so an unchanged snapshot export still counts for the
-    later date.
+    The file is opened once; its hash, its detection and its load all read that
+    open file (see :mod:`auditkit.ingest.source`). The same bytes ingested again
+    are not stored twice; a new ``observed_at`` for them is recorded, so an
+    unchanged snapshot export still counts for the later date.
     """
-    source = _unhashed(path, display)
-    if source is None:
-        source = SourceFile.open(path, display)
-        result = IngestResult(path=source.display, sha256=source.sha256)
-        done = _already_present(con, source, result)
-        if done is not None:
-            done.observation_recorded = _observe(con, source.sha256, options.observed_at)
-            return done
-        return _ingest(con, source, options, result)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        hashed = pool.submit(SourceFile.open, path, display)
-        result = IngestResult(path=source.display)
-        return _ingest(con, source, options, result, hashed)
+    source = SourceFile.open(
+        path,
+        display,
+        follow_links=follow_links,
+        expect=expect,
+        max_bytes=options.max_input_bytes,
+        staging_dir=_staging_dir(con, options),
+        hash_now=False,
+    )
+    try:
+        if source.compressed or source.size < OVERLAP_HASH_BYTES:
+            source.hash()
+            result = IngestResult(path=source.display, sha256=source.sha256)
+            done = _already_present(con, source, result)
+            if done is not None:
+                done.observation_recorded = _observe(con, source.sha256, options.observed_at)
+                return done
+            return _ingest(con, source, options, result)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashed = pool.submit(source.hash)
+            return _ingest(con, source, options, IngestResult(path=source.display), hashed)
+    finally:
+        source.close()
 
 
 def _ingest(
@@ -227,7 +319,7 @@ def _ingest(
     source: SourceFile,
     options: IngestOptions,
     result: IngestResult,
-    hashed: Future[SourceFile] | None = None,
+    hashed: Future[str] | None = None,
 ) -> IngestResult:
     """Detect, stage and load one file; ``hashed`` delivers the hash when it was deferred."""
     info = sniff(source)
@@ -246,7 +338,7 @@ def _ingest(
         if fmt.prepare is not None:
             fmt.prepare(ctx)
         if hashed is not None:
-            source.sha256 = result.sha256 = hashed.result().sha256
+            source.sha256 = result.sha256 = hashed.result()
             if _already_present(con, source, result):
                 drop_staging(con)
                 result.observation_recorded = _observe(con, source.sha256, options.observed_at)
@@ -257,6 +349,7 @@ def _ingest(
         raise
     try:
         stats = fmt.load(ctx)
+        source.check_unchanged()
         if ctx.bad_count and not options.skip_bad_records:
             raise MalformedRecordsError(
                 source.display, [(b.locator, b.reason) for b in ctx.bad[:10]], ctx.bad_count
@@ -305,7 +398,7 @@ def _ingest(
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback_quietly(con)  # a failed COMMIT has already rolled back: keep its error
         raise
     finally:
         drop_staging(con)
@@ -327,19 +420,41 @@ def ingest_paths(
     over; the others are still ingested. Check ``status == "rejected"`` on results."""
     options = options or IngestOptions()
     results: list[IngestResult] = []
-    for path, display in expand_paths(paths):
-        try:
-            result = ingest_file(con, path, options, display)
-        except AuditkitError as exc:
-            if not isinstance(exc, UserError):
-                raise
-            result = IngestResult(path=display, status="rejected", error=exc.one_line())
-        except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
-            first = str(exc).splitlines()[0]
+    for item in expand_paths(paths):
+        if item.skip is not None:
             result = IngestResult(
-                path=display, status="rejected", error=f"{display}: cannot be read: {first}"
+                path=item.display, status="skipped", error=f"{item.display}: {item.skip}"
             )
+        elif item.error is not None:
+            result = IngestResult(
+                path=item.display, status="rejected", error=f"{item.display}: {item.error}"
+            )
+        else:
+            result = _ingest_one(con, item, options)
         results.append(result)
         if on_file:
             on_file(result)
     return results
+
+
+def _ingest_one(
+    con: duckdb.DuckDBPyConnection, item: InputPath, options: IngestOptions
+) -> IngestResult:
+    try:
+        return ingest_file(
+            con,
+            item.path,
+            options,
+            item.display,
+            follow_links=item.explicit,
+            expect=item.identity,
+        )
+    except AuditkitError as exc:
+        if not isinstance(exc, UserError):
+            raise
+        return IngestResult(path=item.display, status="rejected", error=exc.one_line())
+    except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+        first = str(exc).splitlines()[0]
+        return IngestResult(
+            path=item.display, status="rejected", error=f"{item.display}: cannot be read: {first}"
+        )

@@ -42,7 +42,7 @@ import json
 from typing import Any
 
 from auditkit.ingest.base import LoadContext
-from auditkit.ingest.jsonlines import LINES_TABLE, RAW_TABLE
+from auditkit.ingest.jsonlines import LINES_TABLE, RAW_TABLE, int_domain_sql
 from auditkit.safeload import pointer
 
 GKE_AUDIT_TYPE = "type.googleapis.com/google.cloud.audit.AuditLog"
@@ -231,6 +231,10 @@ _RPC_TO_HTTP = (
     "WHEN 14 THEN 503 WHEN 16 THEN 401 ELSE 500 END"
 )
 
+_GKE_STATUS = "json_extract_string(line, '$.protoPayload.status.code')"
+_GKE_FAILURE = "json_extract_string(e.protoPayload.response, '$.status') = 'Failure'"
+_GKE_RESPONSE_CODE = "json_extract_string(e.protoPayload.response, '$.code')"
+
 # The GKE entry as an audit.k8s.io Event (JSON text), read back with the Event structure.
 _GKE_EVENT = f"""
     json_object(
@@ -251,8 +255,7 @@ _GKE_EVENT = f"""
             'apiGroup', g_api_group, 'apiVersion', g_api_version, 'resource', g_resource,
             'subresource', g_subresource, 'namespace', g_namespace, 'name', g_name) END,
         'responseStatus', json_object('code', coalesce(
-            CASE WHEN json_extract_string(e.protoPayload.response, '$.status') = 'Failure'
-                 THEN TRY_CAST(json_extract(e.protoPayload.response, '$.code') AS INTEGER) END,
+            CASE WHEN {_GKE_FAILURE} THEN TRY_CAST({_GKE_RESPONSE_CODE} AS INTEGER) END,
             {_RPC_TO_HTTP})),
         'annotations', json_merge_patch(
             json_object('authorization.k8s.io/decision',
@@ -275,7 +278,8 @@ def unwrap_sql(structure_sql: str) -> str:
     ``structure_sql`` is the (extended) Event structure as a SQL-quoted JSON
     text. Output columns: ``line_no, line, locator, e`` and ``provider,
     log_category, provider_resource, cluster_name, principal_email,
-    skip_reason``.
+    skip_reason, provider_problem`` (why a record's own values are out of their
+    domain, or NULL).
     """
     s = structure_sql
     empty_event = " AND ".join(
@@ -320,7 +324,17 @@ def unwrap_sql(structure_sql: str) -> str:
                 THEN 'a CloudWatch Logs subscription control message'
             WHEN wrap = 1 AND json_valid(e.properties.log) AND {empty_event}
                 THEN 'an AKS record whose audit event is empty (no auditID, stage, verb or user)'
-        END AS skip_reason
+        END AS skip_reason,
+        -- The codes the outcome is read from, checked as written (the structure would round
+        -- 7.5 to 8, and turn "abc" into NULL, which reads as success).
+        CASE WHEN wrap = 3 AND k8s AND NOT {int_domain_sql(_GKE_STATUS, 0, None, "INTEGER")}
+                 THEN 'protoPayload.status.code is not a google.rpc code: '
+                     || left({_GKE_STATUS}, 40)
+             WHEN wrap = 3 AND k8s AND {_GKE_FAILURE}
+                  AND NOT {int_domain_sql(_GKE_RESPONSE_CODE, 100, 599, "INTEGER")}
+                 THEN 'protoPayload.response.code is not an HTTP status code: '
+                     || coalesce(left({_GKE_RESPONSE_CODE}, 40), 'missing')
+        END AS provider_problem
     FROM (
         SELECT t.*,
             CASE WHEN ok THEN CASE WHEN p[1] = 'core' THEN '' ELSE p[1] END END AS g_api_group,

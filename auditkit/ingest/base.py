@@ -10,101 +10,23 @@ default) or store the good records and quarantine the rest.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import hashlib
-import io
 import json
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from auditkit.errors import InputError
+# Re-exported: how a file is opened, hashed and read lives in auditkit.ingest.source.
+from auditkit.ingest.source import GZIP_MAGIC as GZIP_MAGIC
+from auditkit.ingest.source import HEAD_BYTES as HEAD_BYTES
+from auditkit.ingest.source import MAX_DOCUMENT_BYTES as MAX_DOCUMENT_BYTES
+from auditkit.ingest.source import SourceFile as SourceFile
+from auditkit.ingest.source import decode_utf8 as decode_utf8
 
-GZIP_MAGIC = b"\x1f\x8b"
-HEAD_BYTES = 64 * 1024
-MAX_DOCUMENT_BYTES = 512 * 1024 * 1024  # whole-document JSON/YAML parsed in memory
 MAX_BAD_KEPT = 10_000  # quarantine rows kept per file (the count is always exact)
-
-
-@dataclass
-class SourceFile:
-    """One input file: its identity and how to read its (decompressed) bytes."""
-
-    path: Path
-    display: str
-    sha256: str
-    size: int
-    compressed: bool
-
-    @classmethod
-    def open(cls, path: Path, display: str | None = None) -> SourceFile:
-        """Hash the file (streaming) and note whether it is gzip-compressed."""
-        digest = hashlib.sha256()
-        size = 0
-        try:
-            with path.open("rb") as fh:
-                magic = fh.read(2)
-                digest.update(magic)
-                size += len(magic)
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
-                    size += len(chunk)
-        except OSError as exc:
-            raise InputError(f"cannot read file: {exc.strerror}", path=display or path) from None
-        return cls(path, display or str(path), digest.hexdigest(), size, magic == GZIP_MAGIC)
-
-    def open_binary(self) -> io.BufferedIOBase:
-        """The decompressed byte stream."""
-        if self.compressed:
-            return gzip.open(self.path, "rb")
-        return self.path.open("rb")
-
-    def read_head(self, limit: int = HEAD_BYTES) -> bytes:
-        """Up to ``limit`` decompressed bytes from the start."""
-        try:
-            with self.open_binary() as fh:
-                return fh.read(limit)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"corrupt or truncated gzip data: {exc}", path=self.display) from None
-
-    def read_text(self, limit: int = MAX_DOCUMENT_BYTES) -> str:
-        """The whole decompressed file as UTF-8 text (BOM removed)."""
-        try:
-            with self.open_binary() as fh:
-                data = fh.read(limit + 1)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"corrupt or truncated gzip data: {exc}", path=self.display) from None
-        if len(data) > limit:
-            raise InputError(
-                f"document larger than {limit // (1024 * 1024)} MiB; split it or use JSON lines",
-                path=self.display,
-            )
-        return decode_utf8(data, self.display)
-
-    @property
-    def duckdb_compression(self) -> str:
-        """The value for DuckDB's ``compression`` reader option."""
-        return "gzip" if self.compressed else "none"
-
-
-def decode_utf8(data: bytes, source: str, *, partial: bool = False) -> str:
-    """Decode UTF-8 (BOM stripped); a bad byte is an InputError with its line number."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if partial and exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
-            return data[: exc.start].decode("utf-8")
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x})", path=source, location=f"line:{line}"
-        ) from None
+MAX_REASON = 160  # characters of a malformed record's reason (it may quote the value)
 
 
 @dataclass
@@ -163,7 +85,9 @@ class LoadContext:
         """Record a malformed record (kept for the error message or the quarantine)."""
         self.bad_count += 1
         if len(self.bad) < MAX_BAD_KEPT:
-            self.bad.append(BadRecord(locator, reason, excerpt[:200]))
+            # A reason may quote the offending value: never more than a short excerpt of it.
+            short = reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."
+            self.bad.append(BadRecord(locator, short, excerpt[:200]))
 
     def skip_non_record(self, locator: str, reason: str, excerpt: str = "") -> None:
         """Record a line that is not a record at all (e.g. a log banner); always counted."""

@@ -50,6 +50,29 @@ _ASFF_STATUS = {
 _OCSF_STATUS = {"PASS": "pass", "FAIL": "fail", "MANUAL": "manual"}
 
 
+# -- field domains --------------------------------------------------------------------
+
+
+def _domain_problem(times: dict[str, Any], normalized: Any = None) -> str | None:
+    """Why a finding's own values are outside their domain (a time that is no time, a
+    normalised severity outside 0-100), or None. Read as NULL they would drop the finding
+    from the period or from the severity threshold without a word."""
+    for name, value in times.items():
+        if value in (None, "") or str(value).startswith("0001-01-01"):  # Go's "not set"
+            continue
+        try:
+            ok = parse_time(value) is not None
+        except (OverflowError, ValueError, OSError):
+            ok = False
+        if not ok:
+            return f"{name} is not a timestamp: {str(value)[:40]!r}"
+    if normalized is not None:
+        score = as_float(normalized)
+        if score is None or not 0 <= score <= 100:
+            return f"Severity.Normalized is not a number from 0 to 100: {str(normalized)[:40]!r}"
+    return None
+
+
 # -- detection ------------------------------------------------------------------------
 
 
@@ -154,6 +177,18 @@ def _ocsf_row(ctx: LoadContext, loc: str, obj: dict[str, Any]) -> dict[str, Any]
     resources = [as_dict(r) for r in as_list(obj.get("resources"))]
     first = resources[0] if resources else {}
     raw_status = obj.get("status_code")
+    problem = _domain_problem(
+        {
+            "time_dt": obj.get("time_dt"),
+            "event_time": obj.get("event_time"),
+            "time": obj.get("time"),
+            "finding_info.created_time_dt": info.get("created_time_dt"),
+            "finding_info.created_time": info.get("created_time"),
+        }
+    )
+    if problem:
+        ctx.reject(loc, problem)
+        return None
     compliance = as_dict(as_dict(obj.get("unmapped")).get("compliance"))
     seen = parse_time(obj.get("time_dt") or obj.get("event_time") or obj.get("time"))
     workflow = text_or_none(obj.get("status"))
@@ -218,6 +253,13 @@ def _asff_row(ctx: LoadContext, loc: str, obj: Any) -> dict[str, Any] | None:
         ctx.reject(loc, "not an ASFF finding (no Id)")
         return None
     severity = as_dict(obj.get("Severity"))
+    problem = _domain_problem(
+        {k: obj.get(k) for k in ("FirstObservedAt", "CreatedAt", "LastObservedAt", "UpdatedAt")},
+        severity.get("Normalized"),
+    )
+    if problem:
+        ctx.reject(loc, problem)
+        return None
     label = severity.get("Label")
     compliance = as_dict(obj.get("Compliance"))
     status_raw = compliance.get("Status")

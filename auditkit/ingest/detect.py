@@ -17,13 +17,8 @@ def sniff(source: SourceFile) -> Sniff:
             raise InputError("gzip file decompresses to nothing", path=source.display)
         what = "empty file" if not head_bytes else "empty file (only whitespace)"
         raise InputError(what, path=source.display)
-    if b"\x00" in head_bytes:
-        line = head_bytes.count(b"\n", 0, head_bytes.index(b"\x00")) + 1
-        raise InputError(
-            "binary data (a NUL byte), not a supported text format",
-            path=source.display,
-            location=f"line:{line}",
-        )
+    if b"\x00" in head_bytes:  # (the hash pass checks the whole file; it may still run)
+        source.refuse_nul(head_bytes.index(b"\x00"))
     head = decode_utf8(head_bytes, source.display, partial=len(head_bytes) == HEAD_BYTES)
     stripped = head.lstrip()
     first_line = next((ln for ln in head.splitlines() if ln.strip()), "")
@@ -84,14 +79,17 @@ def choose_format(source: SourceFile, info: Sniff, formats: list[Format]) -> For
 
 
 def _describe(info: Sniff) -> str:
+    """The file's shape, in our own words: nothing of an unrecognised file's content is
+    repeated (it may be anything, a password file included), not even its keys."""
     if info.shape == "json-document":
         doc = info.document
         if isinstance(doc, dict):
-            keys = ", ".join(list(doc)[:5])
-            return f"a JSON object with keys {keys}" if keys else "an empty JSON object"
-        return f"a JSON {type(doc).__name__}"
+            return f"a JSON object with {len(doc)} key(s)" if doc else "an empty JSON object"
+        if isinstance(doc, list):
+            return f"a JSON array of {len(doc)} item(s)"
+        return "a JSON scalar"
     if info.shape == "json-lines":
         return "JSON lines"
     if info.shape == "yaml":
         return "YAML without Kubernetes objects"
-    return "text starting " + repr(info.first_line[:40])
+    return "text in no supported layout"

@@ -23,15 +23,20 @@ from typing import Any
 
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
 from auditkit.ingest.jsonlines import (
+    PORT_RANGE,
     RecordSpec,
+    int_domain_sql,
     load_json_records,
     prepare_json_records,
+    strict_int_sql,
     utc_time_sql,
 )
 
 PARSER_VERSION = "1"
 
-_PORTS = {"source_port": "BIGINT", "destination_port": "BIGINT"}
+# Ports are read as written (text) and checked as exact integers in 0-65535: a
+# transform to BIGINT would round 22.5 to 22 and turn 1e400 into NULL.
+_PORTS = {"source_port": "VARCHAR", "destination_port": "VARCHAR"}
 _TCP_FLAGS = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS")
 _ENDPOINT = {
     "ID": "BIGINT",
@@ -130,9 +135,9 @@ _COLUMNS = f"""
     {utc_time_sql(_TIME)} AS start_time,
     {utc_time_sql(_TIME)} AS end_time,
     e.IP.source AS src_ip,
-    CAST({_port("source")} AS INTEGER) AS src_port,
+    {strict_int_sql(_port("source"), "INTEGER")} AS src_port,
     e.IP.destination AS dst_ip,
-    CAST({_port("destination")} AS INTEGER) AS dst_port,
+    {strict_int_sql(_port("destination"), "INTEGER")} AS dst_port,
     CASE WHEN e.l4.TCP IS NOT NULL THEN 'tcp' WHEN e.l4.UDP IS NOT NULL THEN 'udp'
          WHEN e.l4.ICMPv4 IS NOT NULL THEN 'icmp' WHEN e.l4.ICMPv6 IS NOT NULL THEN 'icmpv6'
          WHEN e.l4.SCTP IS NOT NULL THEN 'sctp' END AS protocol,
@@ -165,8 +170,10 @@ _SKIP = f"""
     END
 """
 
-_PORT_RANGE = " OR ".join(
-    f"NOT coalesce({_port(end)} BETWEEN 0 AND 65535, true)" for end in ("source", "destination")
+_PORT_PROBLEMS = " ".join(
+    f"WHEN NOT {int_domain_sql(_port(end), *PORT_RANGE, 'INTEGER')} "
+    f"THEN '{end} port is not a port number (0-65535): ' || {_port(end)}"
+    for end in ("source", "destination")
 )
 _PROBLEM = f"""
     CASE
@@ -174,7 +181,7 @@ _PROBLEM = f"""
         WHEN {_TIME} IS NULL THEN 'flow time is missing'
         WHEN {utc_time_sql(_TIME)} IS NULL THEN 'flow time is not a timestamp: ' || {_TIME}
         WHEN e.verdict IS NULL THEN 'flow verdict is missing'
-        WHEN {_PORT_RANGE} THEN 'port out of range'
+        {_PORT_PROBLEMS}
     END
 """
 

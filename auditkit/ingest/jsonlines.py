@@ -75,7 +75,9 @@ def stage_lines(ctx: LoadContext) -> None:
                 compression = ?, max_line_size = {MAX_LINE_BYTES},
                 buffer_size = {2 * MAX_LINE_BYTES})
             """,
-            [str(ctx.source.path), ctx.source.duckdb_compression],
+            # The open file itself (/proc/self/fd/N): never a path DuckDB could expand as
+            # a glob, and the very bytes that were hashed (see auditkit.ingest.source).
+            [ctx.source.reader_path, ctx.source.duckdb_compression],
         )
     except duckdb.Error as exc:
         raise read_error(ctx.source.display, exc) from None
@@ -305,6 +307,34 @@ def _reject_nan_lines(ctx: LoadContext) -> bool:
     if bad:
         con.executemany(f"INSERT INTO {EXCLUDED_TABLE} VALUES (?)", [[n] for n in bad])
     return bool(bad)
+
+
+def strict_int_sql(text: str, sql_type: str = "BIGINT") -> str:
+    """SQL: the integer written in ``text`` (a VARCHAR), or NULL when ``text`` is not
+    exactly an integer of ``sql_type``.
+
+    ``try_cast('22.5' AS INTEGER)`` is 23 and a number too large for the type
+    is NULL: neither may pass for a value of the file. The integer must read
+    back as the very text it came from (no fraction, exponent, sign or leading
+    zero), so nothing is rounded, wrapped or quietly dropped.
+    """
+    cast = f"try_cast({text} AS {sql_type})"
+    return f"CASE WHEN CAST({cast} AS VARCHAR) = {text} THEN {cast} END"
+
+
+def int_domain_sql(text: str, low: int | None, high: int | None, sql_type: str = "BIGINT") -> str:
+    """SQL: true when ``text`` is NULL or an exact integer within ``[low, high]``."""
+    value = strict_int_sql(text, sql_type)
+    if low is not None and high is not None:
+        test = f"{value} BETWEEN {low} AND {high}"
+    elif low is not None or high is not None:
+        test = f"{value} >= {low}" if low is not None else f"{value} <= {high}"
+    else:
+        test = f"{value} IS NOT NULL"
+    return f"({text} IS NULL OR coalesce({test}, false))"
+
+
+PORT_RANGE = (0, 65535)
 
 
 def utc_time_sql(expr: str) -> str:

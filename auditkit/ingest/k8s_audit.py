@@ -27,9 +27,11 @@ from auditkit.ingest.audit_admission import extract_admission
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
 from auditkit.ingest.jsonlines import (
     RecordSpec,
+    int_domain_sql,
     load_json_records,
     stage_lines,
     stage_records,
+    strict_int_sql,
     utc_time_sql,
 )
 from auditkit.safeload import pointer
@@ -59,7 +61,7 @@ _STRUCTURE = json.dumps(
             "namespace": "VARCHAR",
             "name": "VARCHAR",
         },
-        "responseStatus": {"code": "INTEGER"},
+        "responseStatus": {"code": "VARCHAR"},  # checked as an exact integer below
         "annotations": {
             "authorization.k8s.io/decision": "VARCHAR",
             "authorization.k8s.io/reason": "VARCHAR",
@@ -172,7 +174,7 @@ _COLUMNS = f"""
     e.objectRef.subresource AS subresource,
     e.objectRef.namespace AS namespace,
     e.objectRef.name AS name,
-    e.responseStatus.code AS response_code,
+    {strict_int_sql("e.responseStatus.code", "INTEGER")} AS response_code,
     e.annotations['authorization.k8s.io/decision'] AS authz_decision,
     e.annotations['authorization.k8s.io/reason'] AS authz_reason,
     CASE
@@ -192,13 +194,16 @@ _COLUMNS = f"""
     END AS response_object
 """
 
-_PROBLEM = """
+_PROBLEM = f"""
     CASE
+        WHEN provider_problem IS NOT NULL THEN provider_problem
         WHEN e IS NULL THEN 'the wrapped audit event is not valid JSON'
         WHEN e.auditID IS NULL THEN 'not a Kubernetes audit Event: auditID is missing'
         WHEN e.stage IS NULL THEN 'not a Kubernetes audit Event: stage is missing'
         WHEN coalesce(e.kind, 'Event') <> 'Event'
             THEN 'not a Kubernetes audit Event: kind is ' || e.kind
+        WHEN NOT {int_domain_sql("e.responseStatus.code", None, None, "INTEGER")}
+            THEN 'responseStatus.code is not an integer: ' || left(e.responseStatus.code, 40)
     END
 """
 
@@ -216,6 +221,7 @@ PLAIN_SPEC = dataclasses.replace(
     SPEC,
     unwrap=None,
     skip="NULL",
+    problem=_PROBLEM.replace("WHEN provider_problem IS NOT NULL THEN provider_problem", ""),
     columns=_COLUMNS + ", " + audit_managed.provider_columns(wrapped=False),
 )
 

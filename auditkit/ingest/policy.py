@@ -152,6 +152,13 @@ def _meta(obj: dict[str, Any]) -> dict[str, Any]:
     return as_dict(obj.get("metadata"))
 
 
+def _bad_time(value: Any, parsed: dt.datetime | None) -> bool:
+    """A time that is present but no time (read as NULL it would drop out of every window)."""
+    if value in (None, "", {}) or str(value).startswith("0001-01-01"):  # Go's "not set"
+        return False
+    return parsed is None
+
+
 def _timestamp(value: Any) -> dt.datetime | None:
     """A policy-report ``timestamp {seconds, nanos}`` (nanos may be negative)."""
     stamp = as_dict(value)
@@ -217,11 +224,18 @@ def _report(rows: _Rows, loc: str, obj: dict[str, Any]) -> None:
     default = scope or owner
     namespace = text_or_none(meta.get("namespace"))
     report_time = parse_time(meta.get("creationTimestamp"))
+    if _bad_time(meta.get("creationTimestamp"), report_time):
+        rows.ctx.reject(loc + "/metadata/creationTimestamp", "creationTimestamp is not a time")
+        return
     counted: dict[str, int] = {}
     for i, result in enumerate(results or []):
         where = loc + pointer("results", i)
         if not isinstance(result, dict):
             rows.ctx.reject(where, "a result is not a mapping")
+            continue
+        result_time = _timestamp(result.get("timestamp"))
+        if _bad_time(result.get("timestamp"), result_time):
+            rows.ctx.reject(where + "/timestamp", "timestamp is not a time")
             continue
         raw = result.get("result")
         outcome = raw.lower() if isinstance(raw, str) and raw.lower() in RESULTS else "unknown"
@@ -250,7 +264,7 @@ def _report(rows: _Rows, loc: str, obj: dict[str, Any]) -> None:
                 resource_namespace=text_or_none(target.get("namespace")) or namespace,
                 resource_name=text_or_none(target.get("name")),
                 resource_uid=text_or_none(target.get("uid")),
-                result_time=_timestamp(result.get("timestamp")),
+                result_time=result_time,
                 report_time=report_time,
                 properties=json.dumps(properties, sort_keys=True) if properties else None,
             )
@@ -285,6 +299,9 @@ def _gatekeeper(rows: _Rows, loc: str, obj: dict[str, Any]) -> None:
         return
     violations = violations or []
     audit_time = parse_time(status.get("auditTimestamp"))
+    if _bad_time(status.get("auditTimestamp"), audit_time):
+        rows.ctx.reject(loc + "/status/auditTimestamp", "auditTimestamp is not a time")
+        return
     spec = obj.get("spec")
     if isinstance(spec, dict):
         raw = spec.get("enforcementAction", "deny")  # Gatekeeper's default

@@ -17,7 +17,12 @@ import re
 
 from auditkit.errors import InputError
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
-from auditkit.ingest.jsonlines import LINES_TABLE, prepare_lines
+from auditkit.ingest.jsonlines import (
+    LINES_TABLE,
+    PORT_RANGE,
+    int_domain_sql,
+    prepare_lines,
+)
 from auditkit.store import first_row
 
 PARSER_VERSION = "1"
@@ -103,6 +108,8 @@ _PROTOCOLS = (
 )
 _INTEGER_FIELDS = ("srcport", "dstport", "tcp-flags")
 _BIGINT_FIELDS = ("packets", "bytes", "start", "end")
+# Every number is a whole number written as such (22.5 is not 23); ports are 0-65535.
+_RANGES: dict[str, tuple[int, int | None]] = {"srcport": PORT_RANGE, "dstport": PORT_RANGE}
 # A window longer than this (or negative) is implausible: the record is stored as
 # written, but it does not widen the file's time range.
 MAX_WINDOW_SECONDS = 3600
@@ -127,29 +134,38 @@ def _field_sql(fields: list[str], *, mark_bad: bool = False) -> dict[str, str]:
             return None
         return f"nullif(f[{fields.index(name) + 1}], '-')"
 
-    def num(name: str, sql_type: str = "BIGINT") -> str:
+    def parsed(name: str) -> tuple[str, str] | None:
+        """(token text, its number parsed once in the source projection; see _numbers_sql)."""
         t = tok(name)
-        if not t:
+        return (t, f"n{fields.index(name) + 1}") if t else None
+
+    def num(name: str) -> str:
+        both = parsed(name)
+        if not both:
             return "NULL"
-        cast = f"try_cast({t} AS {sql_type})"
+        t, n = both
+        exact = f"CAST({n} AS VARCHAR) = {t}"  # 22.5 parses as 23: not the same text
         if mark_bad:
-            return f"coalesce({cast}, CASE WHEN {t} IS NOT NULL THEN {BAD_NUMBER} END)"
-        return cast
+            low, high = _RANGES.get(name, (0, None))
+            within = f"{n} BETWEEN {low} AND {high}" if high is not None else f"{n} >= {low}"
+            return (
+                f"CASE WHEN {t} IS NULL THEN NULL WHEN {exact} AND {within} THEN {n} "
+                f"ELSE {BAD_NUMBER} END"
+            )
+        return f"CASE WHEN {exact} THEN {n} END"
 
     def ts(name: str) -> str:
-        t = tok(name)
-        if not t:
+        both = parsed(name)
+        if not both:
             return "NULL"
-        seconds = f"try_cast({t} AS BIGINT)"
+        t, n = both
         bad = (
-            f"WHEN {t} IS NOT NULL AND coalesce({seconds} < 0, true) THEN {BAD_TIME} "
+            f"WHEN {t} IS NOT NULL AND NOT coalesce(CAST({n} AS VARCHAR) = {t} AND {n} >= 0, "
+            f"false) THEN {BAD_TIME} "
             if mark_bad
-            else ""
+            else f"WHEN CAST({n} AS VARCHAR) <> {t} THEN NULL "
         )
-        return (
-            f"CASE {bad}WHEN {seconds} <= {MAX_EPOCH_SECONDS} "
-            f"THEN make_timestamp({seconds} * 1000000) END"
-        )
+        return f"CASE {bad}WHEN {n} <= {MAX_EPOCH_SECONDS} THEN make_timestamp({n} * 1000000) END"
 
     action = tok("action")
     proto = tok("protocol")
@@ -164,9 +180,9 @@ def _field_sql(fields: list[str], *, mark_bad: bool = False) -> dict[str, str]:
         "start_time": ts("start"),
         "end_time": ts("end"),
         "src_ip": tok("srcaddr") or "NULL",
-        "src_port": num("srcport", "INTEGER"),
+        "src_port": num("srcport"),
         "dst_ip": tok("dstaddr") or "NULL",
-        "dst_port": num("dstport", "INTEGER"),
+        "dst_port": num("dstport"),
         "protocol": _PROTOCOLS.format(v=proto) if proto else "NULL",
         "packets": num("packets"),
         "bytes": num("bytes"),
@@ -185,7 +201,7 @@ def _field_sql(fields: list[str], *, mark_bad: bool = False) -> dict[str, str]:
         "instance_id": tok("instance-id") or "NULL",
         "pkt_src_ip": tok("pkt-srcaddr") or "NULL",
         "pkt_dst_ip": tok("pkt-dstaddr") or "NULL",
-        "tcp_flags": num("tcp-flags", "INTEGER"),
+        "tcp_flags": num("tcp-flags"),
     }
 
 
@@ -224,10 +240,12 @@ def _checks(fields: list[str]) -> list[tuple[str, str]]:
     for i, name in enumerate(fields, start=1):
         if name in _INTEGER_FIELDS or name in _BIGINT_FIELDS:
             sql_type = "INTEGER" if name in _INTEGER_FIELDS else "BIGINT"
+            low, high = _RANGES.get(name, (0, None))
+            what = "a port number (0-65535)" if name in _RANGES else "a number"
             checks.append(
                 (
-                    f"(f[{i}] = '-' OR try_cast(f[{i}] AS {sql_type}) >= 0)",
-                    f"'{name} is not a number: ' || f[{i}]",
+                    f"(f[{i}] = '-' OR {int_domain_sql(f'f[{i}]', low, high, sql_type)})",
+                    f"'{name} is not {what}: ' || f[{i}]",
                 )
             )
         elif name == "action":
@@ -326,6 +344,18 @@ def _split(data: str) -> str:
     )
 
 
+def _numbers_sql(fields: list[str]) -> str:
+    """Each numeric token parsed once (``n<position>``): the field expressions test and
+    use it several times, and DuckDB does not share a repeated cast inside a CASE."""
+    parts = [
+        f"try_cast(nullif(f[{i}], '-') AS {'INTEGER' if name in _INTEGER_FIELDS else 'BIGINT'}) "
+        f"AS n{i}"
+        for i, name in enumerate(fields, start=1)
+        if name in _INTEGER_FIELDS or name in _BIGINT_FIELDS
+    ]
+    return ", ".join(["f", *parts])
+
+
 def _insert(
     ctx: LoadContext, layout: list[str], data: str, params: list[str], *, careful: bool
 ) -> int:
@@ -333,11 +363,12 @@ def _insert(
     select = ",\n".join(
         f"{expr} AS {col}" for col, expr in _field_sql(layout, mark_bad=not careful).items()
     )
-    source = (
+    split = (
         f"({_split(data)}) WHERE {_valid_sql(layout)}"
         if careful
         else f"(SELECT line_no, string_split(line, ' ') AS f FROM {LINES_TABLE} WHERE {data})"
     )
+    source = f"(SELECT line_no, {_numbers_sql(layout)} FROM {split})"
     row = first_row(
         ctx.con.execute(
             f"""

@@ -26,10 +26,13 @@ from auditkit.errors import InputError
 from auditkit.ingest.base import Format, LoadContext, LoadStats, Sniff
 from auditkit.ingest.jsonlines import (
     LINES_TABLE,
+    PORT_RANGE,
     RecordSpec,
     epoch_seconds_sql,
+    int_domain_sql,
     load_json_records,
     prepare_json_records,
+    strict_int_sql,
     utc_time_sql,
 )
 from auditkit.store import first_row
@@ -69,8 +72,8 @@ def _sum(tok: Tok, a: str, b: str) -> str | None:
     x, y = tok(a), tok(b)
     if x is None and y is None:
         return None
-    xs = f"try_cast({x} AS BIGINT)" if x else "NULL"
-    ys = f"try_cast({y} AS BIGINT)" if y else "NULL"
+    xs = strict_int_sql(x) if x else "NULL"
+    ys = strict_int_sql(y) if y else "NULL"
     return (
         f"CASE WHEN {xs} IS NULL AND {ys} IS NULL THEN NULL "
         f"ELSE coalesce({xs}, 0) + coalesce({ys}, 0) END"
@@ -107,9 +110,9 @@ def _columns(tok: Tok) -> str:
         {start} AS start_time,
         {end} AS end_time,
         {col("id.orig_h")} AS src_ip,
-        try_cast({col("id.orig_p")} AS INTEGER) AS src_port,
+        {strict_int_sql(col("id.orig_p"), "INTEGER")} AS src_port,
         {col("id.resp_h")} AS dst_ip,
-        try_cast({col("id.resp_p")} AS INTEGER) AS dst_port,
+        {strict_int_sql(col("id.resp_p"), "INTEGER")} AS dst_port,
         lower({col("proto")}) AS protocol,
         {_sum(tok, "orig_pkts", "resp_pkts") or "NULL"} AS packets,
         {volume or "NULL"} AS bytes,
@@ -135,15 +138,14 @@ def _problem_checks(tok: Tok) -> list[str]:
         port = tok(name)
         if port:
             checks.append(
-                f"WHEN {port} IS NOT NULL AND NOT coalesce(try_cast({port} AS INTEGER) "
-                f"BETWEEN 0 AND 65535, false) THEN '{name} is not a port: ' || {port}"
+                f"WHEN NOT {int_domain_sql(port, *PORT_RANGE, 'INTEGER')} "
+                f"THEN '{name} is not a port: ' || {port}"
             )
     for name in _COUNTS:
         sql = tok(name)
         if sql:
             checks.append(
-                f"WHEN {sql} IS NOT NULL AND NOT coalesce(try_cast({sql} AS BIGINT) >= 0, false) "
-                f"THEN '{name} is not a count: ' || {sql}"
+                f"WHEN NOT {int_domain_sql(sql, 0, None)} THEN '{name} is not a count: ' || {sql}"
             )
     duration = tok("duration")
     if duration:

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,17 +109,33 @@ def _duckdb_memory(con: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]
                 con.execute(f"SET memory_limit = '{row[0]}'")
 
 
+#: The steps a pack build reports through ``on_step`` (and times), in order.
+BUILD_STEPS = (
+    "load run",
+    "charts",
+    "evidence parquet",
+    "workbook",
+    "wait evidence csv",
+    "wait pdf render",
+    "sign pdf",
+    "manifest",
+)
+
+
 class _Clock:
     """Seconds spent per build step (for the benchmark; no effect on the pack)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_step: Callable[[str], None] | None = None) -> None:
         self.laps: dict[str, float] = {}
         self._last = time.monotonic()
+        self._on_step = on_step
 
     def lap(self, name: str) -> None:
         now = time.monotonic()
         self.laps[name] = round(now - self._last, 2)
         self._last = now
+        if self._on_step is not None:
+            self._on_step(name)
 
 
 def _verify_md(report: RunReport, fingerprint: str) -> str:
@@ -266,6 +282,75 @@ def report_context(
     }
 
 
+def previous_pack_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be shown to be a pack we wrote (None when it can).
+
+    It must hold only regular files (no links), among them our signed
+    ``manifest.dsse.json``, and every other file must be one the manifest lists:
+    only then may ``--force`` delete it. The signature is not checked (a pack
+    signed with an earlier key is still ours to replace).
+    """
+    from auditkit.errors import PackError
+    from auditkit.sign.archive import walk_pack_dir
+    from auditkit.sign.manifest import (
+        MANIFEST_NAME,
+        MAX_MANIFEST_BYTES,
+        parse_envelope,
+        parse_statement,
+    )
+
+    try:
+        files, problems = walk_pack_dir(folder)
+    except PackError as exc:
+        return exc.message
+    if problems:
+        return problems[0]
+    if MANIFEST_NAME not in files:
+        return f"it has no {MANIFEST_NAME}"
+    try:
+        manifest = folder / MANIFEST_NAME
+        if manifest.stat().st_size > MAX_MANIFEST_BYTES:
+            return f"its {MANIFEST_NAME} is too large"
+        statement = parse_statement(parse_envelope(manifest.read_bytes()).payload)
+    except (PackError, OSError) as exc:
+        return f"its {MANIFEST_NAME} is not ours ({getattr(exc, 'message', exc)})"
+    extra = sorted(set(files) - set(statement.subjects) - {MANIFEST_NAME})
+    if extra:
+        shown = ", ".join(extra[:3]) + (f" and {len(extra) - 3} more" if len(extra) > 3 else "")
+        return f"it holds files the manifest does not list: {shown}"
+    return None
+
+
+def _check_destination(out: Path, *, force: bool) -> None:
+    """``out`` may be new, an empty folder, or (with ``force``) a previous pack; a file,
+    a link or any other folder is never deleted."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if out.is_symlink() or not out.is_dir():
+        raise UserError(f"{out} exists and is not a folder; choose another --out")
+    if not any(out.iterdir()):
+        return
+    if not force:
+        raise UserError(f"{out} exists and is not empty (use --force to replace a previous pack)")
+    problem = previous_pack_problem(out)
+    if problem is not None:
+        raise UserError(
+            f"{out} is not a previous evidence pack ({problem}); refusing to delete it: "
+            "choose a new or empty folder"
+        )
+
+
+@contextlib.contextmanager
+def _temp_files_in(folder: Path) -> Iterator[None]:
+    """Temp files made in this process (openpyxl's sheets) go into ``folder`` meanwhile."""
+    before = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = before
+
+
 def build_pack(
     con: duckdb.DuckDBPyConnection,
     catalog: Catalog | None,
@@ -278,6 +363,7 @@ def build_pack(
     force: bool = False,
     limits: PackLimits | None = None,
     extra_sheets: Sequence[ExtraSheet] = (),
+    on_step: Callable[[str], None] | None = None,
 ) -> PackResult:
     """Write the complete, signed pack for ``run_id`` into ``out``.
 
@@ -289,7 +375,8 @@ def build_pack(
     only at the end, so a failure or a crash never leaves a pack at ``out``.
     ``claimed_time`` (naive means UTC) is the only clock: the workbook's
     document times, the PDF's dates and signing time, and the manifest's
-    claimed time all come from it.
+    claimed time all come from it. ``on_step`` is called with each of
+    :data:`BUILD_STEPS` as it completes (progress display).
     """
     with _duckdb_memory(con, REPORT_DUCKDB_MEMORY):
         return _build_pack(
@@ -303,6 +390,7 @@ def build_pack(
             force=force,
             limits=limits,
             extra_sheets=extra_sheets,
+            on_step=on_step,
         )
 
 
@@ -318,6 +406,7 @@ def _build_pack(
     force: bool = False,
     limits: PackLimits | None = None,
     extra_sheets: Sequence[ExtraSheet] = (),
+    on_step: Callable[[str], None] | None = None,
 ) -> PackResult:
     from auditkit.sign.archive import write_deterministic_zip
     from auditkit.sign.keys import write_public_material
@@ -328,17 +417,18 @@ def _build_pack(
     claimed = _utc(claimed_time)
     claimed_iso = claimed.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = out.resolve()
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise UserError(f"{out} exists and is not empty (use --force to replace it)")
-    clock = _Clock()
+    _check_destination(out, force=force)
+    clock = _Clock(on_step)
     report = load_run(con, run_id, catalog, sample_per_check=limits.sample_per_check)
     clock.lap("load run")
     plan = WorkbookPlan.for_run(report, limits)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    scratch = staging / ".render"  # every temp file of the build; removed before signing
     render: RenderJob | None = None
     csv: CsvJob | None = None
     try:
+        scratch.mkdir(mode=0o700)
         fingerprint = material.manifest_key_fingerprint
         changes = changes_since_previous(con, run_id)
         periods = period_evidence(con, run_id)
@@ -361,27 +451,30 @@ def _build_pack(
             render_html("report.html.j2", context),
             unsigned,
             source_date_epoch=int(claimed.timestamp()),
+            workdir=scratch,
         )
         evidence_rows = write_parquet_evidence(
             con, report, staging / "evidence", sample=limits.sample_per_check
         )
         clock.lap("evidence parquet")
-        csv = CsvJob(staging / "evidence")
-        workbook = write_workbook(
-            con,
-            report,
-            staging / "workbook.xlsx",
-            claimed.replace(tzinfo=None),
-            plan,
-            max_rows=limits.sheet_max_rows,
-            extra_sheets=extra_sheets,
-        )
+        csv = CsvJob(staging / "evidence", tmpdir=scratch)
+        with _temp_files_in(scratch):  # openpyxl's temporary sheet files
+            workbook = write_workbook(
+                con,
+                report,
+                staging / "workbook.xlsx",
+                claimed.replace(tzinfo=None),
+                plan,
+                max_rows=limits.sheet_max_rows,
+                extra_sheets=extra_sheets,
+            )
         clock.lap("workbook")
         csv.wait()
         csv = None
         clock.lap("wait evidence csv")
         render.wait()
         render = None
+        shutil.rmtree(scratch, ignore_errors=True)  # before the manifest lists the files
         clock.lap("wait pdf render")
         sign_pdf(
             unsigned,
@@ -431,7 +524,8 @@ def _build_pack(
         clock.lap("manifest")
         files = sum(1 for p in staging.rglob("*") if p.is_file())
         if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
+            _check_destination(out, force=force)  # still a previous pack (or empty)
+            shutil.rmtree(out)
         os.replace(staging, out)
     except BaseException:
         for child in (render, csv):

@@ -57,7 +57,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from auditkit.errors import KeyMaterialError, PackError
+from auditkit.errors import InputError, KeyMaterialError, PackError
+from auditkit.safeload import read_regular
 from auditkit.sign.archive import PackSource, open_pack_source
 from auditkit.sign.certs import is_self_signed_ca
 from auditkit.sign.keys import (
@@ -93,6 +94,9 @@ CHECK_NAMES = (
     "pdf-signature",
 )
 CLAIMED_NOTE = "claimed by the signer; not a trusted timestamp"
+VERDICT_VERIFIED = "verified"
+VERDICT_UNPINNED = "consistent, signer not pinned"
+VERDICT_FAILED = "failed"
 _MAX_PDF_BYTES = 512 << 20
 _MAX_KEY_BYTES = 1 << 20
 _LIST = 10
@@ -135,6 +139,20 @@ class VerifyReport:
         """True when there is at least one check and all of them passed."""
         return bool(self.checks) and all(check.ok for check in self.checks)
 
+    @property
+    def pinned(self) -> bool:
+        """Whether the signer was pinned by ``--trust`` (a key or a root CA from elsewhere)."""
+        return self.trust_mode != "none"
+
+    @property
+    def verdict(self) -> str:
+        """``verified`` (every check passed, signer pinned), ``consistent, signer not
+        pinned`` (every integrity check passed, but the keys came from the pack
+        itself, so anyone could have made it) or ``failed``."""
+        if not all(c.ok for c in self.checks if c.name != "trust") or not self.checks:
+            return VERDICT_FAILED
+        return VERDICT_VERIFIED if self.pinned else VERDICT_UNPINNED
+
     def check(self, name: str) -> CheckOutcome | None:
         """Return the check called ``name``, if it was recorded."""
         return next((c for c in self.checks if c.name == name), None)
@@ -145,6 +163,8 @@ class VerifyReport:
             "pack": self.path,
             "container": self.source_kind,
             "ok": self.ok,
+            "verdict": self.verdict,
+            "pinned": self.pinned,
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
             "trust": {
                 "mode": self.trust_mode,
@@ -174,12 +194,9 @@ def _names(items: list[str]) -> str:
 
 def _load_trust(trust: Path) -> Ed25519PublicKey | x509.Certificate:
     try:
-        with trust.open("rb") as handle:
-            data = handle.read(_MAX_KEY_BYTES + 1)
-    except OSError as exc:
-        raise KeyMaterialError(f"cannot read the trust file: {exc.strerror}", path=trust) from exc
-    if len(data) > _MAX_KEY_BYTES:
-        raise KeyMaterialError("trust file is implausibly large", path=trust)
+        data = read_regular(trust, max_bytes=_MAX_KEY_BYTES)
+    except InputError as exc:  # missing, unreadable, too large, or not a regular file (a FIFO)
+        raise KeyMaterialError(f"trust file: {exc.message}", path=trust) from None
     if b"-----BEGIN CERTIFICATE-----" in data:
         try:
             certs = x509.load_pem_x509_certificates(data)
@@ -233,9 +250,32 @@ class _Run:
 
 
 def verify_pack(
-    path: Path, *, trust: Path | None = None, expect_pack_id: str | None = None
+    path: Path,
+    *,
+    trust: Path | None = None,
+    expect_pack_id: str | None = None,
+    require_trust: bool = False,
 ) -> VerifyReport:
-    """Verify the pack at ``path`` (folder or zip) offline; see the module docstring."""
+    """Verify the pack at ``path`` (folder or zip) offline; see the module docstring.
+
+    Without ``trust`` a pack can at best be internally consistent (its own keys
+    vouch for it); ``require_trust`` adds a ``trust`` check that fails then.
+    """
+    report = _verify_pack(path, trust=trust, expect_pack_id=expect_pack_id)
+    if require_trust:
+        report.checks.append(
+            CheckOutcome(
+                "trust",
+                report.pinned,
+                f"signer pinned by --trust ({report.trust_mode})"
+                if report.pinned
+                else "no --trust given: the signer is not pinned, and --require-trust demands it",
+            )
+        )
+    return report
+
+
+def _verify_pack(path: Path, *, trust: Path | None, expect_pack_id: str | None) -> VerifyReport:
     pinned = _load_trust(trust) if trust is not None else None
     mode = (
         "none"
@@ -257,10 +297,11 @@ def verify_pack(
             nested = [n for n in run.files if n.endswith("/" + MANIFEST_NAME)]
             hint = f" (found {ascii(nested[0])}; it must be at the root)" if nested else ""
             raise PackError(f"no {MANIFEST_NAME} in the pack{hint}", path=path)
+        outside = ", no bytes outside the entries" if source.kind == "zip" else ""
         run.add(
             "container",
             True,
-            f"{source.kind} with {len(run.files)} regular files, names safe, no links",
+            f"{source.kind} with {len(run.files)} regular files, names safe, no links{outside}",
         )
         _verify(run, pinned, expect_pack_id)
         return report

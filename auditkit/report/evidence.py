@@ -240,13 +240,22 @@ class CsvJob:
     largest single cost of a big pack; ``workers`` processes share the files.
     """
 
-    def __init__(self, folder: Path, *, workers: int = 2, timeout: float = CSV_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        workers: int = 2,
+        timeout: float = CSV_TIMEOUT_S,
+        tmpdir: Path | None = None,
+    ) -> None:
+        env = {"TMPDIR": str(tmpdir)} if tmpdir is not None else None
         self._jobs = [
             ChildJob(
                 "auditkit.report.evidence_worker",
                 [str(p) for p in group],
                 what="writing the evidence CSV files",
                 timeout=timeout,
+                env=env,
             )
             for group in split_work(evidence_parquet_files(folder), workers)
         ]

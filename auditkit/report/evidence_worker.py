@@ -23,6 +23,10 @@ def main(argv: list[str]) -> int:
     except AuditkitError as exc:
         print(exc.one_line(), file=sys.stderr)
         return 1
+    except OSError as exc:  # a full disk, above all: one line with the real cause
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"{exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
     except MemoryError:
         print("out of memory while writing the evidence CSV files", file=sys.stderr)
         return 1

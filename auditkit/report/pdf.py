@@ -17,6 +17,7 @@ Hostile data stays data:
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -149,11 +150,18 @@ class RenderJob:
         *,
         timeout: int = RENDER_TIMEOUT_S,
         source_date_epoch: int | None = None,
+        workdir: Path | None = None,
     ) -> None:
-        self._tmp = tempfile.TemporaryDirectory(prefix="auditkit-render-")
-        html_path = Path(self._tmp.name) / "report.html"
+        # ``workdir`` (the pack's .partial folder) holds the HTML and every temp file of
+        # the renderer, so a killed build leaves nothing in the system's temp folder.
+        if workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="auditkit-render-"))
+        else:
+            workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._workdir = workdir
+        html_path = self._workdir / "report.html"
         html_path.write_text(html, encoding="utf-8")
-        env = {MEMORY_ENV: str(RENDER_MEMORY_BYTES)}
+        env = {MEMORY_ENV: str(RENDER_MEMORY_BYTES), "TMPDIR": str(self._workdir)}
         if source_date_epoch is not None:
             # fontTools stamps font subsets with the time unless this is set.
             env["SOURCE_DATE_EPOCH"] = str(source_date_epoch)
@@ -170,12 +178,12 @@ class RenderJob:
         try:
             self._job.wait()
         finally:
-            self._tmp.cleanup()
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
     def cancel(self) -> None:
         """Stop the child if it still runs (used when the build fails elsewhere)."""
         self._job.cancel()
-        self._tmp.cleanup()
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
 
 def render_pdf(

@@ -5,7 +5,8 @@ scanned system. Before such a string reaches an output it goes through the
 sanitizer for that output, and only that one:
 
 * terminal: :func:`terminal_text` escapes control and bidi characters;
-* CSV: :func:`csv_cell` / :func:`write_csv` defuse formula starts (OWASP);
+* CSV: :func:`csv_cell` / :func:`write_csv` / :func:`write_csv_stream` defuse
+  formula starts (OWASP);
 * XLSX: :class:`WorkbookWriter` writes strings as text cells, replaces
   code points XML cannot carry, truncates over-long cells visibly and rolls
   over to continuation sheets, counting every change in its ``stats``.
@@ -32,7 +33,7 @@ are valid XML and are kept (they are shown escaped only by
 
 from __future__ import annotations
 
-from auditkit.safe_output._csvfile import csv_cell, write_csv
+from auditkit.safe_output._csvfile import csv_cell, write_csv, write_csv_stream
 from auditkit.safe_output._terminal import terminal_text
 from auditkit.safe_output._xlsx import (
     RESULT_COLOURS,
@@ -51,4 +52,5 @@ __all__ = [
     "csv_cell",
     "terminal_text",
     "write_csv",
+    "write_csv_stream",
 ]

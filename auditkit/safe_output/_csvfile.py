@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from numbers import Real
+from typing import TextIO
 
 from auditkit.errors import InternalError
 from auditkit.safe_output._files import AtomicFile, output_error
@@ -73,26 +74,10 @@ def write_csv(
     a shorter row is padded with empty fields. The file is replaced atomically:
     on any error the previous file, if any, is left untouched.
     """
-    width = len(columns)
     out = AtomicFile(path)
-    count = 0
     try:
         text = io.TextIOWrapper(out.file, encoding="utf-8", newline="")
-        # QUOTE_NONNUMERIC: every string is quoted, numbers are bare. With
-        # minimal quoting and a "\n" terminator, Python 3.11 leaves a field
-        # holding a CR unquoted, and readers then split the record there.
-        writer = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-        writer.writerow([_csv_value(c) for c in columns])
-        for row in rows:
-            if len(row) > width:
-                raise InternalError(
-                    f"row {count + 1} has {len(row)} cells for {width} columns", path=out.path
-                )
-            cells = [_csv_value(v) for v in row]
-            if len(cells) < width:
-                cells.extend([""] * (width - len(cells)))
-            writer.writerow(cells)
-            count += 1
+        count = _write_rows(text, columns, rows, out.path)
         text.flush()
         text.detach()
     except OSError as exc:
@@ -102,4 +87,39 @@ def write_csv(
         out.abort()
         raise
     out.commit()
+    return count
+
+
+def write_csv_stream(
+    stream: TextIO, columns: Sequence[str], rows: Iterable[Sequence[object]]
+) -> int:
+    """Write ``columns`` then ``rows`` as CSV to an open text stream (e.g. stdout), row by row.
+
+    The same cells as :func:`write_csv` (formulas defused, strings quoted, numbers bare);
+    nothing is buffered beyond the stream's own buffer, so any number of rows can be written.
+    Returns the data row count.
+    """
+    return _write_rows(stream, columns, rows, getattr(stream, "name", "<stream>"))
+
+
+def _write_rows(
+    text: TextIO, columns: Sequence[str], rows: Iterable[Sequence[object]], where: object
+) -> int:
+    width = len(columns)
+    count = 0
+    # QUOTE_NONNUMERIC: every string is quoted, numbers are bare. With
+    # minimal quoting and a "\n" terminator, Python 3.11 leaves a field
+    # holding a CR unquoted, and readers then split the record there.
+    writer = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerow([_csv_value(c) for c in columns])
+    for row in rows:
+        if len(row) > width:
+            raise InternalError(
+                f"row {count + 1} has {len(row)} cells for {width} columns", path=str(where)
+            )
+        cells = [_csv_value(v) for v in row]
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        writer.writerow(cells)
+        count += 1
     return count

@@ -111,7 +111,7 @@ CREATE TABLE IF NOT EXISTS run_exceptions (
     run_id        INTEGER NOT NULL,
     exception_id  VARCHAR NOT NULL,
     check_id      VARCHAR NOT NULL,
-    state         VARCHAR NOT NULL,        -- applied | expired | unmatched
+    state         VARCHAR NOT NULL,        -- applied | unmatched | expired | not yet approved
     matched       INTEGER NOT NULL,
     detail        JSON NOT NULL
 );

@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from auditkit.errors import PackError
 
@@ -345,7 +346,13 @@ class ZipSource(PackSource):
         self._files = sorted(self._infos)
 
     def _overlaps(self, infos: list[zipfile.ZipInfo]) -> list[str]:
-        """Entries must not share or overlap their data (overlap-style zip bombs)."""
+        """The archive must be its entries and its directory, back to back, and nothing else.
+
+        The manifest covers the entries' content only, so bytes anywhere else
+        (prepended to the archive, hidden between entries or before the central
+        directory, a zip comment, trailing bytes) are refused rather than left
+        unverified. Overlapping entries (overlap-style zip bombs) are refused too.
+        """
         problems: list[str] = []
         end_of_prev = 0
         prev_name = ""
@@ -356,6 +363,14 @@ class ZipSource(PackSource):
             if info.header_offset < end_of_prev:
                 problems.append(f"entries overlap: {_q(prev_name)} and {_q(info.orig_filename)}")
                 break
+            if info.header_offset > end_of_prev:
+                where = (
+                    f"before {_q(info.orig_filename)}" if prev_name else "before the first entry"
+                )
+                problems.append(
+                    f"{info.header_offset - end_of_prev} bytes outside the entries ({where})"
+                )
+                break
             fp.seek(info.header_offset)
             header = fp.read(30)
             if len(header) != 30 or header[:4] != _LOCAL_HEADER:
@@ -365,11 +380,71 @@ class ZipSource(PackSource):
                 header[28:30], "little"
             )
             end_of_prev = info.header_offset + 30 + extra + info.compress_size
+            end_of_prev += self._descriptor_length(fp, info, end_of_prev)
             prev_name = info.orig_filename
         start_dir = getattr(self._zip, "start_dir", None)
-        if not problems and isinstance(start_dir, int) and end_of_prev > start_dir:
-            problems.append(f"entry data runs into the central directory: {_q(prev_name)}")
+        if not problems and isinstance(start_dir, int):
+            if end_of_prev > start_dir:
+                problems.append(f"entry data runs into the central directory: {_q(prev_name)}")
+            elif end_of_prev < start_dir:
+                problems.append(
+                    f"{start_dir - end_of_prev} bytes outside the entries "
+                    "(before the central directory)"
+                )
+        if not problems:
+            problems.extend(self._tail_problems(fp))
         return problems
+
+    @staticmethod
+    def _descriptor_length(fp: IO[bytes], info: zipfile.ZipInfo, at: int) -> int:
+        """Length of the data descriptor after an entry's data (0 when it has none)."""
+        if not info.flag_bits & 0x08:
+            return 0
+        fp.seek(at)
+        head = fp.read(28)
+        length = 4 if head[:4] == b"PK\x07\x08" else 0
+        if head[length : length + 4] != info.CRC.to_bytes(4, "little"):
+            return 0  # not a descriptor: the gap check reports the bytes
+        zip64 = max(info.file_size, info.compress_size) >= 0xFFFFFFFF
+        return length + 4 + (16 if zip64 else 8)
+
+    def _tail_problems(self, fp: IO[bytes]) -> list[str]:
+        """The end-of-central-directory record must end the file and carry no comment."""
+        if self._zip.comment:
+            return [
+                f"the zip carries a comment ({len(self._zip.comment)} bytes), outside the entries"
+            ]
+        fp.seek(0, os.SEEK_END)
+        size = fp.tell()
+        fp.seek(max(0, size - (1 << 16) - 22))
+        tail = fp.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0:
+            return ["no end-of-central-directory record"]
+        trailing = len(tail) - (at + 22)
+        if trailing:
+            return [f"{trailing} bytes outside the entries (after the end of the archive)"]
+        start_dir = getattr(self._zip, "start_dir", 0)
+        cd_size = int.from_bytes(tail[at + 12 : at + 16], "little")
+        eocd = size - 22
+        if (
+            cd_size != 0xFFFFFFFF
+            and start_dir + cd_size != eocd
+            and not self._zip64_tail(fp, start_dir, cd_size, eocd)
+        ):
+            return ["bytes outside the entries (between the central directory and its end)"]
+        return []
+
+    @staticmethod
+    def _zip64_tail(fp: IO[bytes], start_dir: int, cd_size: int, eocd: int) -> bool:
+        """True when only the zip64 end record and its locator sit between directory and end."""
+        fp.seek(start_dir + cd_size)
+        record = fp.read(eocd - start_dir - cd_size)
+        return (
+            record[:4] == b"PK\x06\x06"
+            and len(record) == 12 + int.from_bytes(record[4:12], "little") + 20
+            and record[-20:-16] == b"PK\x06\x07"
+        )
 
     def files(self) -> list[str]:
         return list(self._files)

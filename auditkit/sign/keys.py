@@ -328,8 +328,7 @@ def generate_keys(
         keys_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise KeyMaterialError(f"cannot create keys folder: {exc.strerror}", path=keys_dir) from exc
-    if not keys_dir.is_dir():
-        raise KeyMaterialError("keys path exists and is not a folder", path=keys_dir)
+    _own_keys_dir(keys_dir, fix_mode=True)
     files = [
         (MANIFEST_PRIVATE_KEY_FILE, _pem_private(material.manifest_private_key), _PRIVATE_MODE),
         (MANIFEST_PUBLIC_KEY_FILE, _pem_public(material.manifest_public_key), _PUBLIC_MODE),
@@ -338,6 +337,8 @@ def generate_keys(
         (ROOT_CERT_FILE, _pem_cert(material.root_certificate), _PUBLIC_MODE),
     ]
     existing = [name for name, _, _ in files if os.path.lexists(keys_dir / name)]
+    for name in existing:
+        _refuse_foreign(os.lstat(keys_dir / name), keys_dir / name)
     if existing and not overwrite:
         raise KeyMaterialError(
             f"signing keys already exist ({', '.join(existing)}); "
@@ -357,13 +358,57 @@ def generate_keys(
     )
 
 
+# --------------------------------------------------------------------------- ownership
+
+
+def _refuse_foreign(st: os.stat_result, path: Path) -> None:
+    """Key material must belong to the user running auditkit: a file someone else owns
+    could have been planted (or be swapped) by them."""
+    if st.st_uid != os.geteuid():
+        raise KeyMaterialError(
+            f"owned by another user (uid {st.st_uid}); signing material must be your own",
+            path=path,
+        )
+
+
+def _own_keys_dir(keys_dir: Path, *, fix_mode: bool) -> None:
+    """The keys folder: a real folder of ours; ``fix_mode`` makes it 0700, otherwise
+    a folder others may write to is refused."""
+    try:
+        st = os.lstat(keys_dir)
+    except OSError as exc:
+        raise KeyMaterialError(
+            f"cannot use the keys folder: {exc.strerror}", path=keys_dir
+        ) from exc
+    if not stat.S_ISDIR(st.st_mode):
+        raise KeyMaterialError("keys path exists and is not a folder", path=keys_dir)
+    _refuse_foreign(st, keys_dir)
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o077:
+        if not fix_mode:
+            if not mode & 0o022:
+                return  # readable only: the private files themselves are 0600
+            raise KeyMaterialError(
+                f"keys folder mode is {mode:04o}: other users could replace the keys; "
+                "run chmod 700 on it",
+                path=keys_dir,
+            )
+        try:
+            os.chmod(keys_dir, 0o700)
+        except OSError as exc:
+            raise KeyMaterialError(
+                f"cannot make the keys folder private: {exc.strerror}", path=keys_dir
+            ) from exc
+
+
 # --------------------------------------------------------------------------- loading
 
 
 def _read_key_file(path: Path, *, private: bool) -> bytes:
     """Read a key file without following a symlink; enforce 0600 on private files."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: a FIFO planted in the keys folder is refused below, not waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as exc:
         why = "is missing" if isinstance(exc, FileNotFoundError) else f"cannot be opened: {exc}"
         raise KeyMaterialError(f"signing key file {why}", path=path) from exc
@@ -372,6 +417,7 @@ def _read_key_file(path: Path, *, private: bool) -> bytes:
         mode = stat.S_IMODE(st.st_mode)
         if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_KEY_FILE_BYTES:
             raise KeyMaterialError("signing key path is not a small regular file", path=path)
+        _refuse_foreign(st, path)
         if private and mode & 0o077:
             raise KeyMaterialError(
                 f"private key file mode is {mode:04o}, looser than 0600; run chmod 600 on it",
@@ -429,6 +475,7 @@ def load_signing_material(keys_dir: Path) -> SigningMaterial:
         raise KeyMaterialError(
             "no signing keys folder; run 'auditkit keys generate' first", path=keys_dir
         )
+    _own_keys_dir(keys_dir, fix_mode=False)
     manifest_key = _load_private(keys_dir / MANIFEST_PRIVATE_KEY_FILE)
     if not isinstance(manifest_key, Ed25519PrivateKey):
         raise KeyMaterialError(

@@ -381,7 +381,7 @@ def test_ingest_json_output_shape(ingest: Ingest, tmp_path: Path) -> None:
     assert result.code == 2
     assert "Traceback" not in result.err and "error:" not in result.err  # the error is in the JSON
     report = json.loads(result.out)
-    assert set(report) == {"files", "stored", "skipped", "rejected"}
+    assert set(report) == {"files", "stored", "skipped", "rejected", "files_skipped"}
     assert (report["stored"], report["skipped"], report["rejected"]) == (1, 0, 1)
     first, second = report["files"]
     assert set(first) == {
@@ -397,7 +397,11 @@ def test_ingest_json_output_shape(ingest: Ingest, tmp_path: Path) -> None:
         "observation_recorded",
         "notes",
         "error",
+        "snapshot",
+        "observed_at",
+        "warning",
     }
+    assert (first["snapshot"], first["observed_at"], first["warning"]) == (False, [], None)
     assert first["format"] == "aws-vpc-flow" and first["status"] == "stored"
     assert first["time_min"] == "2026-05-28T20:26:41Z"
     assert second["status"] == "rejected" and second["error"] == f"{bad}: empty file"

@@ -20,6 +20,7 @@ import yaml
 
 from auditkit.evaluate.catalog import load_catalog
 from auditkit.evaluate.engine import evaluate
+from auditkit.evaluate.resource_keys import describe, key_matches
 from auditkit.ingest import IngestOptions, ingest_file
 from auditkit.store import open_store
 from auditkit.workspace import Workspace
@@ -156,6 +157,12 @@ def test_check_case(case: Path, tmp_path: Path) -> None:
     got = {status: sorted(r[0] for r in rows if r[1] == status) for status in STATUSES}
     want = {status: sorted(expected.get(status) or []) for status in STATUSES}
     assert got == want, json.dumps({"got": got, "want": want}, indent=1)
+    formats = catalog.check(check_id).resource_key
+    misshapen = [r[0] for r in rows if not key_matches(formats, r[0])]
+    assert not misshapen, (
+        f"resource keys that fit no shape of {check_id}'s resource_key "
+        f"({describe(formats)}): {misshapen[:5]}; update resource_key in its YAML"
+    )
     for resource, status, reason, sha, locator in rows:
         assert reason and reason.strip(), resource
         if status in ("fail", "excepted"):

@@ -185,7 +185,7 @@ def test_flow_without_time_or_with_a_bad_port_is_malformed(ingest: Ingest) -> No
         ingest(lines(envelope(flow()), no_time, bad_port), name="h.json")
     assert err.value.bad == [
         ("line:2#/flow", "flow time is missing"),
-        ("line:3#/flow", "port out of range"),
+        ("line:3#/flow", "source port is not a port number (0-65535): 70000"),
     ]
 
 

@@ -179,7 +179,7 @@ def test_malformed_lines_are_named(ingest: Ingest) -> None:
     with pytest.raises(MalformedRecordsError) as err:
         ingest(text + "\n", name="v.log")
     assert err.value.bad == [
-        ("line:3", "srcport is not a number: http"),
+        ("line:3", "srcport is not a port number (0-65535): http"),
         ("line:4", "unknown action ALLOW"),
         ("line:5", "expected 14 fields, found 15"),
         ("line:6", "unknown log-status FINE"),

@@ -1,6 +1,8 @@
 -- One row per cloud-posture finding (product, account, region, resource, check) on an in-scope
 -- account or resource that some record of the period reported at or above the minimum severity.
 -- The latest record of the period decides, like a configuration scanner's latest scan.
+-- A finding the tool left unrated cannot be shown to be below the minimum: it ranks above
+-- critical, so it is always in the population (and its reason says it is unrated).
 WITH rank_of(severity, rank) AS (
     VALUES ('critical', 4), ('high', 3), ('medium', 2), ('low', 1), ('info', 0)
 ),
@@ -9,7 +11,7 @@ min_rank AS (
                     error('min_severity must be one of critical, high, medium, low, info')) AS r
 ),
 f AS (
-    SELECT c.*, r.rank AS sev_rank,
+    SELECT c.*, coalesce(r.rank, 5) AS sev_rank,
         coalesce(c.product, c.source_format) || ' ' || coalesce(c.account_id, '-') || ' '
             || coalesce(c.region, '-') || ' ' || coalesce(c.resource_id, '-') || ' '
             || coalesce(c.check_id, c.finding_id, '-') AS item
@@ -54,7 +56,11 @@ SELECT
                  || CAST(CAST(l.x.seen AS DATE) AS VARCHAR)
                  || '); record approved deviations in the exceptions register'
         WHEN l.x.status = 'fail'
-            THEN 'open ' || l.x.severity || ' finding in the latest report (' || CAST(CAST(l.x.seen AS DATE) AS VARCHAR)
+            THEN 'open ' || CASE WHEN l.x.severity IN ('critical', 'high', 'medium', 'low', 'info')
+                                 THEN l.x.severity || ' finding'
+                                 ELSE 'finding the tool left unrated (so it cannot be shown to be '
+                                      || 'below the minimum severity)' END
+                 || ' in the latest report (' || CAST(CAST(l.x.seen AS DATE) AS VARCHAR)
                  || ')' || CASE WHEN CAST(i.first_failed AS DATE) < CAST(l.x.seen AS DATE)
                                 THEN ', failing since ' || CAST(CAST(i.first_failed AS DATE) AS VARCHAR) ELSE '' END
         WHEN l.x.status = 'pass' THEN 'passed in the latest report (' || CAST(CAST(l.x.seen AS DATE) AS VARCHAR) || ')'
