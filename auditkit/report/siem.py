@@ -61,7 +61,7 @@ from auditkit.report.siem_docs import (
 from auditkit.report.siem_map import SEVERITY_IDS
 from auditkit.safe_output import SIEM_TEXT_MACRO, siem_text
 
-BATCH_ROWS = 16_384
+BATCH_ROWS = 8_192
 __all__ = ["ECS_VERSION", "FORMATS", "ExportCounts", "ExportOptions", "Format", "write_lines"]
 
 # --------------------------------------------------------------------------- templates

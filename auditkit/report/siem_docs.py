@@ -122,23 +122,30 @@ class RunFacts:
         self.organisation = static_text(report.organisation)
 
     def auditkit(self, kind: str) -> dict[str, Any]:
+        """auditkit's own run fields. Item documents get the ones needed to find and
+        group them; the requirement documents also name the run's digests and version
+        (a million copies of them would only cost the SIEM's licence)."""
         report = self.report
-        return {
+        fields: dict[str, Any] = {
             "kind": kind,
             "run_id": report.run_id,
             "run_uid": self.uid,
             "organisation": self.organisation,
-            "entity_type": static_text(report.entity_type),
-            "framework": static_text(report.framework_id),
             "standard": self.standard,
             "as_of": report.as_of.isoformat(),
             "period_start": report.period_start.isoformat(),
             "period_end": report.period_end.isoformat(),
-            "evaluated_at": _iso(self.evaluated),
-            "catalog_digest": report.catalog_digest,
-            "config_digest": report.config_digest,
-            "tool_version": static_text(report.tool_version),
         }
+        if kind == "requirement":
+            fields |= {
+                "entity_type": static_text(report.entity_type),
+                "framework": static_text(report.framework_id),
+                "evaluated_at": _iso(self.evaluated),
+                "catalog_digest": report.catalog_digest,
+                "config_digest": report.config_digest,
+                "tool_version": static_text(report.tool_version),
+            }
+        return fields
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,13 @@ class ItemGroup:
     @property
     def requirements(self) -> list[str]:
         return [self.requirement] if self.requirement else list(self.check.requirements)
+
+    @property
+    def remediation(self) -> str | None:
+        """The check's remediation, on failing and excepted items only (what to do)."""
+        if verdict("item", self.status).normalised != "fail":
+            return None
+        return static_text(self.check.remediation) or None
 
 
 # --------------------------------------------------------------------------- OCSF
@@ -221,7 +235,6 @@ def _ocsf_item(run: RunFacts, item: ItemGroup) -> dict[str, Any]:
         finding_info=FindingInformation(
             uid=slot("finding_uid"),
             title=static_text(check.title),
-            desc=static_text(check.description) or None,
             types=[static_text(check.resource_type)] if check.resource_type else None,
             created_time=_ms(run.evaluated),
             analytic=Analytic(name=check.id, uid=check.id, type_id=1, type="Rule"),
@@ -260,7 +273,7 @@ def _ocsf_item(run: RunFacts, item: ItemGroup) -> dict[str, Any]:
                 },
             )
         ],
-        remediation=Remediation(desc=static_text(check.remediation)) if check.remediation else None,
+        remediation=Remediation(desc=item.remediation) if item.remediation else None,
         unmapped={
             "auditkit": run.auditkit("item")
             | {
@@ -330,7 +343,6 @@ def _ecs_base(run: RunFacts, dataset: str, outcome: str, sev: int) -> dict[str, 
             "provider": PRODUCT,
             "dataset": dataset,
             "severity": sev,
-            "created": _iso(run.evaluated),
             "start": _iso(run.start),
             "end": _iso(run.end),
         },
@@ -352,7 +364,6 @@ def _ecs_item(run: RunFacts, item: ItemGroup) -> dict[str, Any]:
     doc["rule"] = {
         "id": check.id,
         "name": static_text(check.title),
-        "description": static_text(check.description),
         "ruleset": run.standard,
         "category": static_text(check.resource_type),
     }
@@ -368,7 +379,6 @@ def _ecs_item(run: RunFacts, item: ItemGroup) -> dict[str, Any]:
         "requirement_scope": item.requirement or "every mapped requirement",
         "status": item.status,
         "severity": item.severity,
-        "finding_uid": slot("finding_uid"),
         "fingerprint": slot("fingerprint"),
         "source_file": slot("source_file"),
         "source_sha256": slot("source_sha256"),
@@ -377,6 +387,8 @@ def _ecs_item(run: RunFacts, item: ItemGroup) -> dict[str, Any]:
         "evidence_reference": evidence_reference(check.id),
         "exception_id": slot("exception_id"),
     }
+    if item.remediation:
+        doc["auditkit"]["remediation"] = item.remediation
     return doc
 
 
