@@ -159,7 +159,9 @@ class ItemGroup:
 
     @property
     def requirements(self) -> list[str]:
-        return [self.requirement] if self.requirement else list(self.check.requirements)
+        if self.requirement:
+            return [static_text(self.requirement)]
+        return list(self.check.requirements)
 
     @property
     def remediation(self) -> str | None:
@@ -229,7 +231,7 @@ def _ocsf_item(run: RunFacts, item: ItemGroup) -> dict[str, Any]:
         metadata=_ocsf_metadata(run, slot("event_uid"), check.id),
         status_id=StatusID(v.ocsf_finding_status_id),
         status="Suppressed" if v.suppressed else "New",
-        status_code=item.status,
+        status_code=static_text(item.status),
         status_detail=slot("reason"),
         message=static_text(f"{check.title}: {item.status}"),
         finding_info=FindingInformation(
@@ -249,7 +251,7 @@ def _ocsf_item(run: RunFacts, item: ItemGroup) -> dict[str, Any]:
                     uid=check.id,
                     name=static_text(check.title),
                     standards=[run.standard],
-                    status=item.status,
+                    status=static_text(item.status),
                     status_id=ComplianceStatusID(v.ocsf_compliance_status_id),
                     severity=SEVERITY_CAPTIONS[sev],
                     severity_id=SeverityID(sev),
@@ -279,7 +281,7 @@ def _ocsf_item(run: RunFacts, item: ItemGroup) -> dict[str, Any]:
             | {
                 "fingerprint": slot("fingerprint"),
                 "exception_id": slot("exception_id"),
-                "requirement_scope": item.requirement or "every mapped requirement",
+                "requirement_scope": static_text(item.requirement or "every mapped requirement"),
             }
         },
     )
@@ -376,9 +378,9 @@ def _ecs_item(run: RunFacts, item: ItemGroup) -> dict[str, Any]:
     doc["auditkit"] = run.auditkit("item") | {
         "check_id": check.id,
         "requirements": item.requirements,
-        "requirement_scope": item.requirement or "every mapped requirement",
-        "status": item.status,
-        "severity": item.severity,
+        "requirement_scope": static_text(item.requirement or "every mapped requirement"),
+        "status": static_text(item.status),
+        "severity": static_text(item.severity),
         "fingerprint": slot("fingerprint"),
         "source_file": slot("source_file"),
         "source_sha256": slot("source_sha256"),
