@@ -1,4 +1,4 @@
-"""``auditkit report``, ``auditkit verify`` and ``auditkit demo``."""
+"""``auditkit report``, ``auditkit export``, ``auditkit verify`` and ``auditkit demo``."""
 
 from __future__ import annotations
 
@@ -134,7 +134,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("verify")
     def verify(
-        pack: Annotated[Path, typer.Argument(help="Pack folder or zip.")],
+        pack: Annotated[
+            Path,
+            typer.Argument(help="Pack folder or zip, or a SIEM export file (or its .dsse.json)."),
+        ],
         trust: Annotated[
             Path | None,
             typer.Option(
@@ -157,15 +160,23 @@ def register(app: typer.Typer) -> None:
         """Verify a pack offline: signatures, file set, every hash, the PDF signature.
 
         Without --trust the verdict is "internally consistent, signer not pinned": the
-        keys came from the pack itself. Exit 0 when every check passes, 1 when anything
-        was tampered with (or --require-trust without --trust), 2 when it cannot run.
+        keys came from the pack itself. A SIEM export (auditkit export) is checked against
+        its FILE.dsse.json envelope and the manifest public key given with --trust.
+        Exit 0 when every check passes, 1 when anything was tampered with (or
+        --require-trust without --trust), 2 when it cannot run.
         Example: auditkit verify ./q3-pack --trust manifest-signing-key.pub.pem
         """
+        from auditkit.pack.export import is_export, verify_export
         from auditkit.pack.verify import VERDICT_UNPINNED, VERDICT_VERIFIED, verify_pack
 
-        result = verify_pack(
-            pack, trust=trust, expect_pack_id=expect_pack_id, require_trust=require_trust
-        )
+        if is_export(pack):
+            if expect_pack_id is not None:
+                raise ConfigError("--expect-pack-id applies to packs, not to SIEM exports")
+            result = verify_export(pack, trust=trust)
+        else:
+            result = verify_pack(
+                pack, trust=trust, expect_pack_id=expect_pack_id, require_trust=require_trust
+            )
         if json_out:
             print_json(result.to_json())
         else:
@@ -196,6 +207,101 @@ def register(app: typer.Typer) -> None:
                 verdict, style = "VERIFICATION FAILED", "bold red"
             console.print(Text(verdict, style=style))
         raise typer.Exit(EXIT_OK if result.ok else EXIT_CHECK_FAILED)
+
+    @app.command("export")
+    def export(
+        run: Annotated[int, typer.Option("--run", help="Run id (see 'auditkit runs list').")],
+        output_format: Annotated[
+            str,
+            typer.Option(
+                "--format",
+                help="ocsf (OCSF 1.5 Compliance Findings), ecs (Elastic Common Schema) or "
+                "splunk (HEC event JSON).",
+            ),
+        ],
+        out: Annotated[
+            str,
+            typer.Option(
+                "--out",
+                help="File to write (gzip when it ends .gz), signed beside it as FILE.dsse.json; "
+                "- for standard output (unsigned).",
+            ),
+        ],
+        bulk_index: Annotated[
+            str | None,
+            typer.Option(
+                "--bulk-index",
+                help="ecs only: precede each document with an Elasticsearch _bulk 'create' "
+                "action for this index or data stream.",
+            ),
+        ] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Replace an existing export file.")
+        ] = False,
+        workspace_dir: WorkspaceOpt = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Export a run's requirement results and every item as JSON lines for a SIEM.
+
+        auditkit only writes the file; send it with your SIEM's own tools.
+        Example: auditkit export --run 2 --format ocsf --out run2.ocsf.jsonl.gz
+        """
+        import sys
+
+        from auditkit.pack.export import export_run
+        from auditkit.report.siem import FORMATS, ExportOptions
+        from auditkit.sign.keys import load_signing_material
+        from auditkit.store import open_store
+
+        if output_format not in FORMATS:
+            raise ConfigError("--format must be ocsf, ecs or splunk")
+        if bulk_index is not None and output_format != "ecs":
+            raise ConfigError("--bulk-index applies to --format ecs only")
+        if bulk_index is not None and (
+            not bulk_index or bulk_index != bulk_index.strip() or not bulk_index.isprintable()
+        ):
+            raise ConfigError("--bulk-index must be a plain index or data stream name")
+        to_stdout = out == "-"
+        if to_stdout and json_out:
+            raise ConfigError("--json cannot be used with --out - (the lines go to stdout)")
+        ws = workspace(workspace_dir)
+        material = None
+        if not to_stdout:
+            try:
+                material = load_signing_material(ws.keys_dir)
+            except KeyMaterialError as exc:
+                raise KeyMaterialError(
+                    f"{exc.message}; create keys with 'auditkit keygen'",
+                    path=exc.path,
+                    location=exc.location,
+                ) from None
+        catalog = load_catalog(ws.config.controls_dirs)
+        options = ExportOptions(format=output_format, ecs_bulk_index=bulk_index)
+        with open_store(ws, write=False) as con:
+            result = export_run(
+                con,
+                catalog,
+                run,
+                None if to_stdout else Path(out),
+                options,
+                material=material,
+                claimed_time=claimed_now(),
+                force=force,
+                stdout=sys.stdout.buffer if to_stdout else None,
+            )
+        if json_out:
+            print_json(result.to_json())
+        elif to_stdout:
+            say(
+                f"{result.counts.requirements} requirement results and {result.counts.items} "
+                "items written to stdout (unsigned: write to a file for a signed export)"
+            )
+        else:
+            say(
+                f"{result.counts.requirements} requirement results and {result.counts.items} "
+                f"items written to {result.path}; signature {result.signature}"
+            )
+            say(f"manifest key fingerprint (sha256): {result.key_fingerprint}")
 
     @app.command("demo")
     def demo(

@@ -1,10 +1,12 @@
-"""One sanitizer per output: terminal, CSV and XLSX.
+"""One sanitizer per output: terminal, SIEM record, CSV and XLSX.
 
 Scan results and logs carry strings written by whoever controlled the
 scanned system. Before such a string reaches an output it goes through the
 sanitizer for that output, and only that one:
 
 * terminal: :func:`terminal_text` escapes control and bidi characters;
+* SIEM records: :func:`siem_text` (and the DuckDB macro :data:`SIEM_TEXT_MACRO`)
+  escape the same characters as ``\\uXXXX`` so no value splits or forges a log line;
 * CSV: :func:`csv_cell` / :func:`write_csv` / :func:`write_csv_stream` defuse
   formula starts (OWASP);
 * XLSX: :class:`WorkbookWriter` writes strings as text cells, replaces
@@ -34,6 +36,7 @@ are valid XML and are kept (they are shown escaped only by
 from __future__ import annotations
 
 from auditkit.safe_output._csvfile import csv_cell, write_csv, write_csv_stream
+from auditkit.safe_output._siem import SIEM_TEXT_MACRO, siem_text
 from auditkit.safe_output._terminal import terminal_text
 from auditkit.safe_output._xlsx import (
     RESULT_COLOURS,
@@ -45,11 +48,13 @@ from auditkit.safe_output._xlsx import (
 
 __all__ = [
     "RESULT_COLOURS",
+    "SIEM_TEXT_MACRO",
     "ColumnSpec",
     "SheetStats",
     "WorkbookStats",
     "WorkbookWriter",
     "csv_cell",
+    "siem_text",
     "terminal_text",
     "write_csv",
     "write_csv_stream",

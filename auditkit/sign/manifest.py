@@ -213,8 +213,11 @@ def _check_predicate(predicate: Any) -> dict[str, Any]:
     return predicate
 
 
-def parse_statement(payload: bytes) -> Statement:
-    """Parse and validate the statement; only call after the signature verified."""
+def parse_statement(payload: bytes, predicate_type: str = PREDICATE_TYPE) -> Statement:
+    """Parse and validate the statement; only call after the signature verified.
+
+    ``predicate_type`` is the one expected: a pack's, or a SIEM export's.
+    """
     doc = strict_json_loads(payload, "statement")
     if not isinstance(doc, dict):
         raise PackError("statement is not a JSON object")
@@ -224,9 +227,9 @@ def parse_statement(payload: bytes) -> Statement:
         raise PackError(f"statement fields differ (unknown {extra}, missing {missing})")
     if doc["_type"] != STATEMENT_TYPE:
         raise PackError(f"_type is {_show(doc['_type'])}, expected {STATEMENT_TYPE!r}")
-    if doc["predicateType"] != PREDICATE_TYPE:
+    if doc["predicateType"] != predicate_type:
         raise PackError(
-            f"predicateType is {_show(doc['predicateType'])}, expected {PREDICATE_TYPE!r}"
+            f"predicateType is {_show(doc['predicateType'])}, expected {predicate_type!r}"
         )
     subjects_raw = doc["subject"]
     if not isinstance(subjects_raw, list) or not subjects_raw:
@@ -265,6 +268,37 @@ def _canonical(obj: Any) -> bytes:
     ).encode("utf-8")
 
 
+def signed_envelope(
+    material: SigningMaterial,
+    subjects: list[tuple[str, str]],
+    predicate: dict[str, Any],
+    predicate_type: str,
+) -> bytes:
+    """The DSSE envelope (bytes to write) over a statement of ``(name, sha256)`` subjects.
+
+    The caller has validated ``predicate`` (JSON-ready, with the claimed time).
+    """
+    statement = {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": n, "digest": {"sha256": d}} for n, d in subjects],
+        "predicateType": predicate_type,
+        "predicate": predicate,
+    }
+    payload = _canonical(statement)
+    signature = material.manifest_private_key.sign(pae(PAYLOAD_TYPE, payload))
+    envelope = {
+        "payload": base64.b64encode(payload).decode("ascii"),
+        "payloadType": PAYLOAD_TYPE,
+        "signatures": [
+            {
+                "keyid": material.manifest_key_fingerprint,
+                "sig": base64.b64encode(signature).decode("ascii"),
+            }
+        ],
+    }
+    return (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode("ascii")
+
+
 def build_and_sign_manifest(
     pack_dir: Path, material: SigningMaterial, predicate: dict[str, Any]
 ) -> Path:
@@ -289,26 +323,8 @@ def build_and_sign_manifest(
     names = [n for n in source.files() if n != MANIFEST_NAME]
     if not names:
         raise PackError("the pack folder has no files to sign", path=pack_dir)
-    subjects = [{"name": n, "digest": {"sha256": source.sha256(n)}} for n in names]
-    statement = {
-        "_type": STATEMENT_TYPE,
-        "subject": subjects,
-        "predicateType": PREDICATE_TYPE,
-        "predicate": predicate_copy,
-    }
-    payload = _canonical(statement)
-    signature = material.manifest_private_key.sign(pae(PAYLOAD_TYPE, payload))
-    envelope = {
-        "payload": base64.b64encode(payload).decode("ascii"),
-        "payloadType": PAYLOAD_TYPE,
-        "signatures": [
-            {
-                "keyid": material.manifest_key_fingerprint,
-                "sig": base64.b64encode(signature).decode("ascii"),
-            }
-        ],
-    }
-    data = (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode("ascii")
+    subjects = [(n, source.sha256(n)) for n in names]
+    data = signed_envelope(material, subjects, predicate_copy, PREDICATE_TYPE)
     target = pack_dir / MANIFEST_NAME
     tmp = pack_dir / f".{MANIFEST_NAME}.tmp-{secrets.token_hex(6)}"
     try:
