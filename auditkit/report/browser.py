@@ -160,7 +160,8 @@ def _procedures(req: Any) -> list[dict[str, Any]]:
         out.append(
             {
                 "id": str(p.get("procedure") or p.get("id") or ""),
-                "text": str(p.get("title") or p.get("text") or ""),
+                "text": str(p.get("text") or p.get("title") or ""),
+                "methods": [str(m) for m in p.get("methods") or []],
                 "status": str(p.get("status") or p.get("state") or ""),
                 "checks": [str(c) for c in p.get("checks") or []],
                 "refs": [str(r) for r in p.get("evidence_refs") or []],
@@ -241,6 +242,12 @@ def browser_data(
     )
     paths = {s["source_sha256"]: s for s in report.sources}
     registers = {sha: path for path, sha in (report.registers.get("digests") or {}).items() if sha}
+    # EV references of input files, where the run stores them (kind "source file")
+    file_refs = {
+        str(e.get("key")): str(e.get("ref"))
+        for e in getattr(report, "evidence", None) or []
+        if isinstance(e, Mapping) and e.get("kind") == "source file"
+    }
     file_rows = []
     if files:
         known = dict(
@@ -252,7 +259,7 @@ def browser_data(
         for sha in files:
             src = paths.get(sha)
             path = src["path"] if src else known.get(sha) or registers.get(sha)
-            file_rows.append([sha, path, src["format"] if src else None])
+            file_rows.append([sha, path, src["format"] if src else None, file_refs.get(sha, "")])
     checks = []
     capped_any = False
     for cid in check_ids:
@@ -315,7 +322,8 @@ def browser_data(
             "checks": [c.id for c in r.checks],
             "procedures": _procedures(r),
             "coverage": str(getattr(r, "coverage", "") or ""),
-            "to_do": [str(t) for t in getattr(r, "to_do", None) or []],
+            "to_do": [str(t) for t in getattr(r, "to_do", None) or []]
+            or [p["to_do"] for p in _procedures(r) if p["to_do"]],
             "attestations": [
                 {
                     k: str(a.get(k) or "")

@@ -400,9 +400,10 @@
     }
     if (r.procedures.length) {
       out.push(el("h2", {}, "Testing procedures"), table(null,
-        ["Procedure", "What it examines", "Status", "Checks", "Evidence"],
+        ["Procedure", "What it examines", "Methods", "Status", "Checks", "Evidence"],
         r.procedures.map(function (p) {
-          return [p.id, p.text, p.status, el("span", {}, p.checks.map(function (c, i) {
+          return [p.id, p.text, p.methods.join(", "), p.status,
+            el("span", {}, p.checks.map(function (c, i) {
             return [i ? ", " : "", CHECKS.has(c) ? link(c, ["check", c]) : c];
           })), p.refs.join(", ")];
         })));
@@ -523,6 +524,8 @@
     var evidence = it[FIELD.evidence];
     var records = [[file ? file[1] || "(file not in this run's inputs)" : "(none recorded)",
       el("code", {}, file ? file[0] : ""), el("code", {}, it[FIELD.locator] || "")]];
+    var recordHeaders = ["File", "SHA-256", "Locator"];
+    if (file && file[3]) { recordHeaders.push("Evidence reference"); records[0].push(file[3]); }
     var supporting = evidence && typeof evidence === "object" && !Array.isArray(evidence)
       && Array.isArray(evidence.supporting_records) ? evidence.supporting_records : [];
     var out = [el("h1", { tabindex: "-1" }, it[FIELD.resource] || "(no name)"),
@@ -536,7 +539,7 @@
         ["Namespace", it[FIELD.namespaces].join(", ")], ["Zone", it[FIELD.zones].join(", ")],
         ["Fingerprint", el("code", {}, it[FIELD.fingerprint])]]),
       refBox(c.ref + " item " + it[FIELD.fingerprint], "Evidence reference"),
-      table("Supporting record", ["File", "SHA-256", "Locator"], records)];
+      table("Supporting record", recordHeaders, records)];
     if (supporting.length) {
       out.push(table("Further supporting records (as the check lists them)", ["Records"],
         supporting.map(function (s) { return [s]; })));
@@ -665,6 +668,8 @@
       ", run " + DATA.run.id;
     if (h1 && show.started) { h1.focus(); }
     show.started = true;
+    show.count = (show.count || 0) + 1;
+    document.documentElement.setAttribute("data-shown", String(show.count));
   }
 
   document.getElementById("run-line").textContent = visible(DATA.run.organisation) + " · run " +

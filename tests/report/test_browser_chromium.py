@@ -140,6 +140,42 @@ def test_demo_click_through_requirement_check_item_record(
     _clean(browser, page)
 
 
+def test_demo_keyboard_only(browser: Browser, demo_pack: DemoPack) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    out, _, _ = demo_pack
+    page = out / BROWSER_FILE
+    browser.open(page)
+    keys = ActionChains(browser.driver)
+    keys.send_keys(Keys.TAB).perform()
+    assert browser.js("return document.activeElement.textContent;") == "Skip to content"
+    keys.send_keys(Keys.ENTER).perform()
+    assert browser.js("return document.activeElement.tagName;") == "H1"
+    browser.js("document.getElementById('skip').focus();")  # back to the top of the page
+    for _ in range(12):
+        keys.send_keys(Keys.TAB).perform()
+        if browser.js("return document.activeElement.textContent;") == "Items":
+            break
+    assert browser.js("return document.activeElement.textContent;") == "Items"
+    before = browser.shown()
+    keys.send_keys(Keys.ENTER).perform()
+    browser.wait_drawn(before)
+    assert browser.js("return document.activeElement.tagName;") == "H1"
+    assert browser.text("main h1") == "Items of every check"
+    # Every control has a label a screen reader announces; results are announced.
+    unlabelled = browser.js(
+        "return Array.from(document.querySelectorAll('main select, main input'))"
+        ".filter(function (e) { return !e.labels || !e.labels.length; }).length;"
+    )
+    assert unlabelled == 0
+    assert browser.js("return document.getElementById('item-count').getAttribute('aria-live');")
+    assert browser.js("return document.querySelector('nav a[aria-current=page]').textContent;") == (
+        "Items"
+    )
+    _clean(browser, page)
+
+
 def test_demo_items_filter_search_and_pages(browser: Browser, demo_pack: DemoPack) -> None:
     out, _, _ = demo_pack
     page = out / BROWSER_FILE
@@ -294,7 +330,11 @@ def test_hostile_pack_shows_text_runs_nothing_fetches_nothing(
     assert len(built.listener.hits) == before == 0
 
 
-def test_hostile_file_name_and_organisation(browser: Browser, built: Built, tmp_path: Path) -> None:
+def test_hostile_names_and_the_fields_of_later_runs(
+    browser: Browser, built: Built, tmp_path: Path
+) -> None:
+    """A hostile file name and organisation; and testing procedures and EV references,
+    which runs will carry once they are stored (issue 12), shown from the data alone."""
     evil = '"><img src=x onerror="alert(document.domain)"><script>alert(2)</script>\u202e.json'
     workspace = Workspace(built.ws)
     catalog = load_catalog(workspace.config.controls_dirs)
@@ -303,6 +343,24 @@ def test_hostile_file_name_and_organisation(browser: Browser, built: Built, tmp_
         report.organisation = evil
         for source in report.sources:
             source["path"] = f"{evil} {source['path']}"
+        requirement = next(r for r in report.requirements if r.checks)
+        check = requirement.checks[0]
+        check.evidence_ref = "EV-0007"  # type: ignore[attr-defined]
+        requirement.procedures = [  # type: ignore[attr-defined]
+            {
+                "procedure": f"{requirement.id}.a",
+                "text": f"examine <b>{evil}</b>",
+                "methods": ["configuration"],
+                "status": "partly covered",
+                "checks": [check.id],
+                "evidence_refs": ["EV-0007"],
+                "to_do": "interview the administrators",
+            }
+        ]
+        report.evidence = [  # type: ignore[attr-defined]
+            {"kind": "source file", "key": s["source_sha256"], "ref": f"EV-{n + 100:04d}"}
+            for n, s in enumerate(report.sources)
+        ]
         limits = PackLimits()
         write_browser(
             con,
@@ -326,6 +384,23 @@ def test_hostile_file_name_and_organisation(browser: Browser, built: Built, tmp_
     file_field = data["item_fields"].index("file")
     with_file = next(n for n, i in enumerate(items) if i[file_field] is not None)
     browser.go(f"/item/{with_file}")
-    assert browser.texts("main table:has(caption) tbody td")[0].startswith(terminal_text(evil))
+    record = browser.texts("main table:has(caption) tbody td")
+    assert record[0].startswith(terminal_text(evil))
+    assert record[3].startswith("EV-01")
     _no_foreign_markup(browser)
+
+    browser.go(f"/req/{requirement.id}")
+    row = browser.texts("main table:first-of-type tbody td")
+    assert row[:4] == [
+        f"{requirement.id}.a",
+        f"examine <b>{terminal_text(evil)}</b>",
+        "configuration",
+        "partly covered",
+    ]
+    assert row[4:] == [check.id, "EV-0007"]
+    assert "interview the administrators" in browser.texts("main ul li")
+    browser.screenshot("11-requirement-procedures")
+    _no_foreign_markup(browser)
+    browser.go(f"/check/{check.id}")
+    assert browser.js("return document.querySelector('.ref input').value;") == "EV-0007"
     _clean(browser, page)
