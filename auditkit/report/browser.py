@@ -422,15 +422,25 @@ def _environment() -> jinja2.Environment:
 _CLOSING = re.compile(r"</(script|style)", re.IGNORECASE)
 
 
-def render_browser(data: Mapping[str, Any], items_text: str) -> str:
-    """The page's HTML: template, inline script and style (hashed into the CSP), data."""
+# Where the items go. Data cannot produce it: every "<" from data is escaped (&lt; in
+# the markup, \u003c in the JSON).
+_ITEMS_SLOT = "<!--auditkit:items-->"
+
+
+def render_browser(data: Mapping[str, Any]) -> tuple[str, str]:
+    """The page's HTML around the items: (before, after) the items' JSON text.
+
+    Template, inline script and style (hashed into the CSP) and the run's data.
+    The items, the bulk of a big page, are written between the two parts by
+    :func:`write_browser` without another copy of them in memory.
+    """
     folder = reports_dir() / "browser"
     script = (folder / "browser.js").read_text(encoding="utf-8")
     style = (folder / "browser.css").read_text(encoding="utf-8")
     if _CLOSING.search(script) or _CLOSING.search(style):
         raise InternalError("the browser's script or style closes its own element")
     run_json = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-    return (
+    html = (
         _environment()
         .get_template("index.html.j2")
         .render(
@@ -439,9 +449,13 @@ def render_browser(data: Mapping[str, Any], items_text: str) -> str:
             script=Markup(script),
             style=Markup(style),
             run_json=Markup(script_safe_json(run_json)),
-            items_json=Markup(script_safe_json(items_text)),
+            items_json=Markup(_ITEMS_SLOT),
         )
     )
+    parts = html.split(_ITEMS_SLOT)
+    if len(parts) != 2:
+        raise InternalError("the browser template must hold the items exactly once")
+    return parts[0], parts[1]
 
 
 def write_browser(
@@ -469,5 +483,9 @@ def write_browser(
         changes=changes,
     )
     path = staging / BROWSER_FILE
-    path.write_text(render_browser(data, items_text), encoding="utf-8")
+    before, after = render_browser(data)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(before)
+        fh.write(script_safe_json(items_text))
+        fh.write(after)
     return path

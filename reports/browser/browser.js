@@ -138,6 +138,23 @@
     return [el("label", { "for": id }, label, s), s];
   }
 
+  // A filter on one value: a list to choose from, or, past FACET_OPTIONS values (a list
+  // that long is slow to build and useless to scroll), a box for the exact value.
+  var FACET_OPTIONS = 300;
+  function facet(label, name, values, current) {
+    if (values.length <= FACET_OPTIONS) {
+      return select(label, name, [["", "any"]].concat(values.map(function (v) {
+        return [v, visible(v)];
+      })), current);
+    }
+    var id = "f-" + name;
+    var box = el("input", { id: id, type: "search", size: 20, autocomplete: "off",
+      spellcheck: "false" });
+    box.value = current;
+    return [el("label", { "for": id }, label + " (exact; " + fmt(values.length) + " values)",
+      box), box];
+  }
+
   // -- the state kept in the address (so Back, bookmarks and links work) ------------
 
   function parseHash() {
@@ -194,12 +211,9 @@
     var fSeverity = select("Severity", "severity", any.concat(severities.map(function (s) {
       var e = SEVERITIES.get(s); return [s, e ? e.label : s];
     })), params.severity || "");
-    var fNamespace = select("Namespace", "namespace", any.concat(
-      distinct(indexes, FIELD.namespaces).map(function (s) { return [s, visible(s)]; })),
+    var fNamespace = facet("Namespace", "namespace", distinct(indexes, FIELD.namespaces),
       params.namespace || "");
-    var fZone = select("Zone", "zone", any.concat(
-      distinct(indexes, FIELD.zones).map(function (s) { return [s, visible(s)]; })),
-      params.zone || "");
+    var fZone = facet("Zone", "zone", distinct(indexes, FIELD.zones), params.zone || "");
     var fCheck = null;
     if (showCheck) {
       fCheck = select("Check", "check", any.concat(DATA.checks.filter(function (c) {
@@ -276,12 +290,16 @@
     }
     var timer = null;
     function changed() { page = 1; draw(true); }
-    [fStatus[1], fSeverity[1], fNamespace[1], fZone[1]].concat(fCheck ? [fCheck[1]] : [])
-      .forEach(function (s) { s.addEventListener("change", changed); });
-    search.addEventListener("input", function () {
+    function typed() {
       window.clearTimeout(timer);
       timer = window.setTimeout(changed, 200);
-    });
+    }
+    [fStatus[1], fSeverity[1], fNamespace[1], fZone[1]].concat(fCheck ? [fCheck[1]] : [])
+      .forEach(function (s) {
+        s.addEventListener(s.tagName === "INPUT" ? "input" : "change",
+          s.tagName === "INPUT" ? typed : changed);
+      });
+    search.addEventListener("input", typed);
     draw(false);
     return box;
   }
