@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -403,4 +404,50 @@ def test_hostile_names_and_the_fields_of_later_runs(
     _no_foreign_markup(browser)
     browser.go(f"/check/{check.id}")
     assert browser.js("return document.querySelector('.ref input').value;") == "EV-0007"
+    _clean(browser, page)
+
+
+def test_a_filter_with_hundreds_of_values_becomes_a_box(
+    browser: Browser, built: Built, tmp_path: Path
+) -> None:
+    ws = tmp_path / "ws"
+    shutil.copytree(built.ws, ws)
+    workspace = Workspace(ws)
+    with open_store(workspace, write=True) as con:
+        con.execute(
+            """
+            INSERT INTO run_results
+            SELECT 2, 'users_inactive_accounts', 'user:ns-' || i, 'fail', 'many namespaces',
+                   'high', sha256('ns' || i), NULL, 'line:' || i,
+                   to_json({'namespace': 'team-' || lpad(CAST(i AS VARCHAR), 3, '0')}), NULL, NULL
+            FROM range(400) t(i)
+            """
+        )
+    catalog = load_catalog(workspace.config.controls_dirs)
+    with open_store(workspace, write=False) as con:
+        report = load_run(con, 2, catalog)
+        limits = PackLimits()
+        write_browser(
+            con,
+            report,
+            catalog,
+            WorkbookPlan.for_run(report, limits),
+            limits,
+            tmp_path,
+            claimed_iso="2026-10-01T12:00:00Z",
+            key_fingerprint="k",
+        )
+    page = tmp_path / BROWSER_FILE
+    browser.open(page, "/items")
+    box = browser.driver.find_element("id", "f-namespace")
+    assert box.tag_name == "input"
+    label = browser.js("return document.getElementById('f-namespace').labels[0].textContent;")
+    assert "exact; 4" in label
+    box.send_keys("team-123")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser.driver, 10).until(
+        lambda d: browser.text("#item-count").startswith("1 of ")
+    )
+    assert "user:ns-123" in browser.text("main table tbody")
     _clean(browser, page)
