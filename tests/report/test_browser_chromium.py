@@ -307,7 +307,8 @@ def test_hostile_pack_shows_text_runs_nothing_fetches_nothing(
     for n, text in enumerate(built.hostile):
         assert terminal_text(f"{text} #{n}") in cells, text
         assert terminal_text(text) in cells, text
-    browser.screenshot("09-hostile-check")
+    browser.js("document.querySelector('main section').scrollIntoView();")
+    browser.screenshot("09-hostile-check-items")
     _no_foreign_markup(browser)
     # Every hostile item's own view, and every other view with data in it.
     data = _run_data(page)
