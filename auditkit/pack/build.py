@@ -36,6 +36,7 @@ from auditkit.evaluate.rollup import (
 )
 from auditkit.report import charts
 from auditkit.report.analysis import analysis_sheets
+from auditkit.report.browser import write_browser
 from auditkit.report.data import RunReport, load_run
 from auditkit.report.evidence import CsvJob, write_parquet_evidence
 from auditkit.report.limits import PackLimits, WorkbookPlan
@@ -472,6 +473,19 @@ def _build_pack(
         csv.wait()
         csv = None
         clock.lap("wait evidence csv")
+        # After the evidence files, which the page points to; the PDF renders meanwhile.
+        write_browser(
+            con,
+            report,
+            catalog,
+            plan,
+            limits,
+            staging,
+            claimed_iso=claimed_iso,
+            key_fingerprint=fingerprint,
+            changes=changes,
+        )
+        clock.lap("evidence browser")
         render.wait()
         render = None
         shutil.rmtree(scratch, ignore_errors=True)  # before the manifest lists the files

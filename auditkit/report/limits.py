@@ -26,11 +26,18 @@ from auditkit.report.data import SAMPLE_PER_CHECK, RunReport
 FINDINGS_SHEET_ROWS = 100_000
 POPULATION_SHEET_ROWS = 50_000
 PDF_TEXT_CHARS = 500
+# The evidence browser (index.html) lists the Findings sheet's items, and these
+# others; measured in bench/README.md (a page of ~100,000 items is ~60 MB and
+# opens in a few seconds; the browser then filters it interactively).
+BROWSER_OTHER_PER_CHECK = 200
+BROWSER_TEXT_CHARS = 2_000
+BROWSER_EVIDENCE_CHARS = 8_000
+BROWSER_CHANGES_PER_KIND = 2_000
 
 
 @dataclass(frozen=True)
 class PackLimits:
-    """Bounds for the PDF and the workbook (the evidence files are never bounded).
+    """Bounds for the PDF, the workbook and the browser page (evidence files: never bounded).
 
     ``sheet_max_rows`` is the row limit per physical sheet, header included,
     after which a sheet continues on ``"<title> (2)"``; ``None`` means
@@ -42,6 +49,10 @@ class PackLimits:
     population_sheet_rows: int = POPULATION_SHEET_ROWS
     sheet_max_rows: int | None = None
     pdf_text_chars: int = PDF_TEXT_CHARS
+    browser_other_per_check: int = BROWSER_OTHER_PER_CHECK
+    browser_text_chars: int = BROWSER_TEXT_CHARS
+    browser_evidence_chars: int = BROWSER_EVIDENCE_CHARS
+    browser_changes_per_kind: int = BROWSER_CHANGES_PER_KIND
 
 
 def fair_share(counts: Mapping[str, int], budget: int) -> dict[str, int]:
