@@ -16,7 +16,7 @@ Safety:
   with ``textContent`` and ``createElement`` only (a test lints it).
 
 Bounded: the page carries the summary, every requirement and check, and the
-failing and excepted items exactly as the workbook's Findings sheet lists them
+failing and excepted items exactly as the workbook's Exceptions noted sheet lists them
 (:class:`~auditkit.report.limits.WorkbookPlan`); passing and not applicable
 items are capped per check (``PackLimits.browser_other_per_check``) and long
 texts are clipped, and the page says so next to each list, pointing to the
@@ -43,8 +43,9 @@ from markupsafe import Markup
 
 from auditkit.errors import InternalError
 from auditkit.evaluate.catalog import Catalog
+from auditkit.evaluate.rollup import RESULTS
 from auditkit.report.browser_items import ITEM_FIELDS, items_json
-from auditkit.report.data import RESULTS, SEVERITIES, RunReport
+from auditkit.report.data import SEVERITIES, RunReport
 from auditkit.report.limits import PackLimits, WorkbookPlan
 from auditkit.resources import reports_dir
 from auditkit.safe_output import RESULT_COLOURS
@@ -343,7 +344,7 @@ def browser_data(
         ),
     )
     statements = [
-        "Failing and excepted items: the same as the workbook's Findings sheet. "
+        "Failing and excepted items: the same as the workbook's Exceptions noted sheet. "
         + plan.statements()[0],
         f"Passing and not applicable items: at most {limits.browser_other_per_check:,} per "
         "check (the lowest fingerprints, a reproducible pseudo-random choice); every item of "

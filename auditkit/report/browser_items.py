@@ -1,6 +1,6 @@
 """The items the evidence browser carries, as one JSON array built in DuckDB.
 
-Which items: per check, the failing and excepted items the workbook's Findings
+Which items: per check, the failing and excepted items the workbook's Exceptions noted
 sheet lists (the same caps, most severe first, then by fingerprint), and up to
 ``PackLimits.browser_other_per_check`` passing and not applicable items (the
 lowest fingerprints). Long texts are clipped with a marker. Each item is a JSON
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import duckdb
 
-from auditkit.report.data import FINDING_STATUSES, SEVERITY_RANK_SQL
 from auditkit.report.limits import PackLimits
+from auditkit.report.rows import FINDING_STATUSES, SEVERITY_RANK_SQL
 
 # Evidence keys whose values name a Kubernetes namespace or a network zone: the
 # page's namespace and zone filters read these (one value or a list of values).
