@@ -16,6 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from auditkit.evaluate.rollup import (
+    IN_PLACE,
+    NO_EVIDENCE,
+    NOT_APPLICABLE,
+    NOT_IN_PLACE,
+    NOT_TESTED,
+    PARTIAL,
+)
+
 Level = Literal["item", "requirement"]
 Normalised = Literal["pass", "fail", "warning", "other", "unknown"]
 
@@ -29,13 +38,16 @@ ITEM_VERDICTS: dict[str, tuple[Normalised, bool]] = {
     "not_applicable": ("other", False),
 }
 
-#: Requirement results (docs/results.md). Not Tested: no result for want of data,
-#: which is OCSF's Warning ("did not yield a result due to missing information").
+#: Requirement results (docs/results.md). Partial coverage, no automated evidence and
+#: Not Tested give no result for want of evidence, which is OCSF's Warning ("did not
+#: yield a result due to missing information"): never a pass.
 REQUIREMENT_VERDICTS: dict[str, tuple[Normalised, bool]] = {
-    "In Place": ("pass", False),
-    "Not in Place": ("fail", False),
-    "Not Tested": ("warning", False),
-    "Not Applicable": ("other", False),
+    IN_PLACE: ("pass", False),
+    NOT_IN_PLACE: ("fail", False),
+    PARTIAL: ("warning", False),
+    NO_EVIDENCE: ("warning", False),
+    NOT_TESTED: ("warning", False),
+    NOT_APPLICABLE: ("other", False),
 }
 
 

@@ -187,7 +187,9 @@ def test_a_big_run_is_capped_and_the_page_says_so(built: Built, tmp_path: Path) 
         assert len(on_page) == listed["findings"] + listed["others"]
     extra = next(c for c in data["checks"] if c["id"] == EXTRA_CHECK)["listed"]
     assert extra["findings"] < extra["findings_total"]
-    assert any("20 of" in s and "evidence/<check>/findings.csv" in s for s in data["statements"])
+    assert any(
+        "20 of" in s and "evidence/<check>/exceptions_noted.csv" in s for s in data["statements"]
+    )
     assert any("at most 2 per check" in s for s in data["statements"])
 
 
