@@ -103,7 +103,7 @@ def test_show_rejects_a_bad_workspace_parameter(cli: CliRunner, mini_workspace: 
 
 def test_show_unknown_check(cli: CliRunner) -> None:
     res = cli("controls", "show", "no_such_check")
-    assert res.code == 2 and "no check with id 'no_such_check'" in res.err
+    assert res.code == 2 and "no check, requirement or testing procedure 'no_such_check'" in res.err
 
 
 def test_procedures_and_population_render_whatever_the_catalog_exposes() -> None:

@@ -31,6 +31,7 @@ def _controls(root: Path, claims: object, procedures: object, requires: str = "c
         "evidence_columns": [],
         "remediation": "None.",
         "population": "the accounts in the user inventory",
+        "resource_key": {"format": "user:<user id>", "example": "user:u1"},
         "procedures": claims,
     }
     (root / "checks" / "t" / "t_check.yaml").write_text(yaml.safe_dump(check))

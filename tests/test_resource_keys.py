@@ -95,6 +95,7 @@ def _controls_with(tmp_path: Path, yaml_extra: str) -> Path:
         requires: []
         evidence_columns: []
         remediation: None.
+        population: the test's rows
         """)
         + yaml_extra
     )

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import tomli_w
 
-from auditkit.evaluate.addresses import classify_sql
+from auditkit.evaluate.addresses import classify_sql, stage_ranges
 from auditkit.evaluate.catalog import load_catalog
-from auditkit.evaluate.inventory import build_inventory
+from auditkit.evaluate.inventory import _ranges, build_inventory
 from auditkit.evaluate.registers import Registers
-from auditkit.evaluate.scope import stage_scope
+from auditkit.evaluate.sandbox import CheckLimits, Sandbox
+from auditkit.evaluate.scope import stage_scope, stage_snapshots
 from auditkit.evaluate.scope_fragment import _toml_str
 from auditkit.store import open_store
 from auditkit.workspace import Workspace, load_config
@@ -111,16 +112,19 @@ def test_sql_zones_agree_with_the_engine(demo_pack: Demo) -> None:
         "external": "external",
         "invalid": "unknown",
     }
-    with open_store(ws, write=False) as con:
+    with open_store(ws, write=True) as con:
         inv = build_inventory(con, ws.config, load_catalog(ws.config.controls_dirs))
         assert inv.items
-        stage_scope(con, ws.config.scope, Registers())
-        engine = dict(con.execute("SELECT ip, zone FROM ip_zones").fetchall())
-        ours = dict(
-            con.execute(
-                f"SELECT ip, zone FROM ({classify_sql('SELECT ip FROM ip_zones')})"
-            ).fetchall()
-        )
+        with Sandbox(con, CheckLimits()) as box:
+            stage_snapshots(box.con, ws.config.period_end)
+            stage_ranges(box.con, _ranges(inv))  # the ranges the inventory classified with
+            stage_scope(box.con, ws.config.scope, Registers())
+            engine = dict(box.con.execute("SELECT ip, zone FROM ip_zones").fetchall())
+            ours = dict(
+                box.con.execute(
+                    f"SELECT ip, zone FROM ({classify_sql('SELECT ip FROM ip_zones')})"
+                ).fetchall()
+            )
     assert len(engine) > 100
     assert {ip: mapping[z] for ip, z in ours.items()} == engine
 

@@ -29,7 +29,9 @@ STATUS_STYLE = {"cde": "bold", "undeclared": "bold red", "external": "dim", "mix
 
 def _inventory(ws: Workspace) -> Inventory:
     catalog = load_catalog(ws.config.controls_dirs)
-    with open_store(ws, write=False) as con:
+    # Writable like evaluate: the snapshot views are staged in an in-memory stage database
+    # attached to the connection, which DuckDB refuses on a read-only one. Nothing is written.
+    with open_store(ws, write=True) as con:
         return build_inventory(con, ws.config, catalog)
 
 

@@ -35,6 +35,7 @@ import duckdb
 from auditkit.calendar import add_months
 from auditkit.evaluate.addresses import NamedRange, classify_sql, stage_ranges
 from auditkit.evaluate.catalog import Catalog
+from auditkit.evaluate.sandbox import CheckLimits, Sandbox
 from auditkit.evaluate.scope import stage_snapshots
 from auditkit.workspace import Scope, WorkspaceConfig
 
@@ -136,12 +137,15 @@ def build_inventory(
                 + "; ".join(f"{c}: {', '.join(v) or '(none)'}" for c, v in values.items())
                 + " (suggest uses them all)"
             )
-    stage_snapshots(con, as_of)
-    window = [config.period_start, as_of + dt.timedelta(days=1)]
-    ns_status = _namespaces(con, inv, window)
-    _labels(con, inv, window, ns_status)
-    _addresses(con, inv, window)
-    _images(con, inv, [add_months(as_of, -12), as_of + dt.timedelta(days=1)], ns_status)
+    # The snapshot views are staged as the engine stages them: in the sandbox's own stage
+    # database, never in the store (which may be open read-only).
+    with Sandbox(con, CheckLimits()) as box:
+        stage_snapshots(box.con, as_of)
+        window = [config.period_start, as_of + dt.timedelta(days=1)]
+        ns_status = _namespaces(box.con, inv, window)
+        _labels(box.con, inv, window, ns_status)
+        _addresses(box.con, inv, window)
+        _images(box.con, inv, [add_months(as_of, -12), as_of + dt.timedelta(days=1)], ns_status)
     return inv
 
 
