@@ -117,6 +117,7 @@ BUILD_STEPS = (
     "evidence parquet",
     "workbook",
     "wait evidence csv",
+    "evidence browser",
     "wait pdf render",
     "sign pdf",
     "manifest",
